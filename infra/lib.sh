@@ -10,7 +10,6 @@ case "$DATA_DIR" in /*) ;; *) DATA_DIR="$ROOT_DIR/$DATA_DIR" ;; esac
 CACHE_DIR="${TRIBUTARY_INFRA_CACHE_DIR:-$HOME/.cache/tributary}"
 mkdir -p "$CACHE_DIR"
 DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
-export MAVEN_OPTS="${MAVEN_OPTS:-} -Dstyle.color=never"
 
 log() { printf '[infra %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[infra %s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
@@ -78,4 +77,13 @@ find_java() {
     if [ "$(java_major "$c")" -ge "$min" ] 2>/dev/null; then echo "$c"; return 0; fi
   done
   return 1
+}
+
+# mvn_quiet LOGFILE ARGS...: runs Maven in batch mode with its output in LOGFILE; on failure prints the errors.
+mvn_quiet() {
+  local logfile="$1"; shift
+  if ! mvn -B -ntp "$@" >"$logfile" 2>&1; then
+    grep -E 'ERROR|BUILD' "$logfile" | sed 's/\x1b\[[0-9;]*m//g' | head -n 20 >&2
+    return 1
+  fi
 }

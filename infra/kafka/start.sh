@@ -21,7 +21,7 @@ refuse_foreign_port kafka "$PORT" "$PIDFILE"
 if [ ! -f "$LIB/.complete" ]; then
   log "kafka: resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (first run only, ~45 MB)"
   rm -rf "$LIB"; mkdir -p "$LIB"
-  mvn -B -ntp -q -f "$INFRA_DIR/kafka/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
+  mvn_quiet "$CACHE_DIR/mvn-kafka.log" -f "$INFRA_DIR/kafka/pom.xml" "$DEP_PLUGIN:copy-dependencies" \
     -DoutputDirectory="$LIB" -DincludeScope=runtime || die "kafka: Maven could not resolve the broker jars (see above)"
   touch "$LIB/.complete"
 fi

@@ -1,0 +1,46 @@
+// Smoke test of the Confluent-compatible registry (Apicurio's ccompat API) through the client the project uses.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import avro from 'avsc';
+import { SchemaRegistryClient, AvroSerializer, AvroDeserializer, SerdeType } from '@confluentinc/schemaregistry';
+import { services, uniqueName } from '../support/services.ts';
+
+const v1 = { type: 'record', name: 'Reading', namespace: 'dev.tributary.smoke', fields: [
+  { name: 'deviceId', type: 'string' },
+  { name: 'temperature', type: 'double' },
+] };
+// BACKWARD-compatible: a new optional field with a default.
+const v2 = { ...v1, fields: [...v1.fields, { name: 'humidity', type: ['null', 'double'], default: null }] };
+// BACKWARD-incompatible: a new required field without default cannot be read from v2 data.
+const v3 = { ...v1, fields: [...v2.fields, { name: 'pressure', type: 'double' }] };
+
+test('schema registry: register, fetch by id, Avro round trip, and a BACKWARD-incompatible change refused', async () => {
+  const client = SchemaRegistryClient.newClient({ baseURLs: [services.schemaRegistryUrl] });
+  const topic = uniqueName('smoke');
+  const subject = `${topic}-value`;
+
+  const id1 = await client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v1) });
+  assert.ok(Number.isInteger(id1) && id1 > 0);
+  const fetched = await client.getBySubjectAndId(subject, id1);
+  assert.equal(avro.Type.forSchema(JSON.parse(fetched.schema)).getName(), 'dev.tributary.smoke.Reading');
+
+  const id2 = await client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v2) });
+  assert.notEqual(id2, id1);
+
+  // Confluent wire format: magic byte 0, 4-byte schema id, Avro body.
+  const ser = new AvroSerializer(client, SerdeType.VALUE, { useLatestVersion: true });
+  const bytes = await ser.serialize(topic, { deviceId: 'd1', temperature: 21.5, humidity: 40 });
+  assert.equal(bytes[0], 0);
+  assert.equal(bytes.readUInt32BE(1), id2);
+  const de = new AvroDeserializer(client, SerdeType.VALUE, {});
+  assert.deepEqual({ ...(await de.deserialize(topic, bytes)) }, { deviceId: 'd1', temperature: 21.5, humidity: 40 });
+
+  assert.equal(await client.testSubjectCompatibility(subject, { schemaType: 'AVRO', schema: JSON.stringify(v3) }), false);
+  await assert.rejects(
+    client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v3) }),
+    (err: { status?: number }) => err.status === 409,
+    'the registry answers an incompatible registration with HTTP 409',
+  );
+  await client.deleteSubject(subject, false);
+  await client.deleteSubject(subject, true);
+});
