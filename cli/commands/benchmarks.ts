@@ -1,0 +1,8 @@
+/** Benchmarks runnable as `tributary bench <name>` / `npm run bench -- <name>`; each prints figures and ratios. */
+export interface Benchmark {
+  run(argv: string[]): Promise<void>;
+}
+
+export const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
+  log: () => import('../../core/log/log.bench.ts'),
+};

@@ -1,0 +1,50 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Logger } from '../../core/logging/logger.ts';
+import type { LogRecord } from '../../core/log/types.ts';
+import { TributaryError, type ErrorCode } from '../../core/errors/index.ts';
+
+/** One partition's records, in offset order, handed to a sink in one call. */
+export interface SinkBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly LogRecord[];
+}
+
+/**
+ * A sink connector (DESIGN.md §4): `connect`, `writeBatch`, `close`. The runtime commits the batch's offsets only
+ * after `writeBatch` resolves, so a sink must make the batch durable before resolving and must tolerate seeing a batch
+ * again after a crash (write idempotently, e.g. by message id).
+ */
+export interface SinkConnector {
+  connect(): Promise<void>;
+  /** Resolves when every record is durably written; rejects with a SinkError to say what failed and whether to retry. */
+  writeBatch(batch: SinkBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectorDefinition<S extends TSchema = TSchema> {
+  /** kebab-case; names the consumer group (`tributary-connector-<name>`), metrics labels and the docs page. */
+  name: string;
+  description: string;
+  configSchema: S;
+  create(config: Static<S>, deps: { logger: Logger }): SinkConnector | Promise<SinkConnector>;
+}
+
+export function defineConnector<S extends TSchema>(definition: ConnectorDefinition<S>): ConnectorDefinition<S> {
+  return definition;
+}
+
+/**
+ * How a sink reports a failed batch. `retriable: true` (the system is down, throttled): the runtime retries the whole
+ * batch with backoff, forever, without committing. `retriable: false` (the records themselves are bad): the records at
+ * `failed` (indexes into `batch.records`; all of them when omitted) go to the dead-letter topic, the rest count as
+ * written, and the partition goes on.
+ */
+export class SinkError extends TributaryError {
+  readonly failed: readonly number[] | undefined;
+
+  constructor(message: string, options: { retriable: boolean; failed?: number[]; cause?: unknown; code?: ErrorCode }) {
+    super(options.code ?? 'SinkWriteFailed', message, { retriable: options.retriable, cause: options.cause });
+    this.failed = options.failed;
+  }
+}

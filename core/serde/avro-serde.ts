@@ -1,0 +1,178 @@
+/**
+ * Avro values in the Confluent wire format (DESIGN.md §5). Encoding uses the latest schema registered for the
+ * topic's subject; decoding finds the writer's schema by the id in the header and resolves it to the reader's schema
+ * — the newest version of the same record in this code's catalog — so code built against v2 reads v1 records with
+ * v2's defaults filled in.
+ *
+ * Why our own framing over avsc rather than @confluentinc/schemaregistry's AvroSerializer/AvroDeserializer: those
+ * take the package's `Client`, not our SchemaRegistry, so the embedded mode would need a fake Client; they serialize
+ * with the writer schema only (no resolution to a reader version of our choosing); and their errors are not our codes.
+ * The wire format is five bytes (wire-format.ts) and the Avro work is avsc either way — the package uses avsc too.
+ */
+import type avro from 'avsc';
+import { TributaryError, toTributaryError } from '../errors/index.ts';
+import { componentLogger } from '../logging/logger.ts';
+import { describeInvalidValue, fullNameOf, parseAvroSchema, schemaKey, type AvroType } from './avro-schema.ts';
+import type { SchemaRegistry } from './registry.ts';
+import { subjectForTopic, type SchemaCatalog, type SubjectNameStrategy } from './schema-catalog.ts';
+import { bodyOf, frame, readSchemaId } from './wire-format.ts';
+
+export interface AvroSerdeOptions {
+  /**
+   * When a topic's subject has no version yet, register the catalog's versions for it before encoding (default true).
+   * Needed for `iot.route.<endpoint>` topics, which appear at run time; registers only schemas checked in to schemas/.
+   */
+  autoRegister?: boolean;
+  /** Topic → subject; default TopicNameStrategy (`<topic>-value`). Tests use it to keep each run's subjects apart. */
+  subjectNameStrategy?: SubjectNameStrategy;
+}
+
+interface Writer {
+  readonly id: number;
+  readonly type: AvroType;
+}
+
+interface Reader {
+  readonly type: AvroType;
+  readonly resolver: avro.Resolver | undefined;
+}
+
+export class AvroSerde {
+  private readonly log = componentLogger('avro-serde');
+  private readonly autoRegister: boolean;
+  private readonly subjectFor: SubjectNameStrategy;
+  /** Subject → the schema values are written with (cached: the latest version rarely changes while running). */
+  private readonly writers = new Map<string, Promise<Writer>>();
+  /** Schema id → parsed writer schema. Ids are immutable, so this never goes stale. */
+  private readonly writerSchemas = new Map<number, Promise<{ key: string; type: AvroType }>>();
+  /** `${id}|${topic}` → reader type and resolver. */
+  private readonly readers = new Map<string, Promise<Reader>>();
+
+  constructor(
+    private readonly registry: SchemaRegistry,
+    private readonly catalog: SchemaCatalog,
+    options: AvroSerdeOptions = {},
+  ) {
+    this.autoRegister = options.autoRegister ?? true;
+    this.subjectFor = options.subjectNameStrategy ?? subjectForTopic;
+  }
+
+  /** Serialises `value` for `topic`: magic byte 0, the schema id, the Avro body. */
+  async encode(topic: string, value: unknown): Promise<Buffer> {
+    const writer = await this.writerFor(topic);
+    let body: Buffer;
+    try {
+      body = writer.type.toBuffer(value);
+    } catch (err) {
+      throw new TributaryError('SerializationFailed', `Value for ${topic} does not match schema id ${writer.id} (${fullNameOf(writer.type) ?? 'schema'}): ${describeInvalidValue(writer.type, value)}.`, { cause: err, details: { topic, schemaId: writer.id } });
+    }
+    return frame(writer.id, body);
+  }
+
+  /**
+   * Deserialises a framed value. With `topic`, the reader is the catalog's latest schema for that topic; without, the
+   * catalog's latest version of the writer's record name; when the catalog has none (a foreign schema) or the writer
+   * is newer than this code in a way its schema cannot be read as the reader (not FORWARD-compatible), the writer
+   * schema itself. Bytes fields of the result are views into `buffer`.
+   */
+  async decode<T = Record<string, unknown>>(buffer: Buffer, topic?: string): Promise<T> {
+    const id = readSchemaId(buffer);
+    const reader = await this.readerFor(id, topic);
+    let value: unknown;
+    try {
+      value = reader.type.fromBuffer(bodyOf(buffer), reader.resolver);
+    } catch (err) {
+      throw new TributaryError('SerializationFailed', `Avro body with schema id ${id} does not decode (${(err as Error).message}); the bytes are damaged or were not written with that schema.`, { cause: err, details: { schemaId: id, topic } });
+    }
+    // avsc returns records as instances of generated classes; callers (and deepStrictEqual) expect plain objects.
+    return (value !== null && typeof value === 'object' && !Buffer.isBuffer(value) ? { ...value } : value) as T;
+  }
+
+  /** Forgets cached writer schemas so the next encode reads the registry's latest version again. */
+  refresh(): void {
+    this.writers.clear();
+  }
+
+  private writerFor(topic: string): Promise<Writer> {
+    const subject = this.subjectFor(topic);
+    return cached(this.writers, subject, async () => {
+      let latest = await this.registry.latest(subject);
+      if (latest === undefined && this.autoRegister) {
+        const versions = this.catalog.versionsForTopic(topic);
+        for (const version of versions) await this.registry.register(subject, version.text);
+        if (versions.length > 0) this.log.info({ subject, versions: versions.length }, 'registered catalog schemas on first use');
+        latest = await this.registry.latest(subject);
+      }
+      if (latest === undefined) {
+        throw new TributaryError('SchemaNotFound', `No schema is registered for ${subject} (topic ${topic}); add schemas/${subject}/v1.avsc and register it at start-up (registerAllSchemas).`, { details: { subject, topic } });
+      }
+      const type = this.catalog.find(latest.schema)?.type ?? parseAvroSchema(latest.schema);
+      return { id: latest.id, type };
+    });
+  }
+
+  private writerSchema(id: number): Promise<{ key: string; type: AvroType }> {
+    return cached(this.writerSchemas, id, async () => {
+      const text = await this.registry.getSchema(id);
+      const type = this.catalog.find(text)?.type ?? parseAvroSchema(text);
+      return { key: schemaKey(text), type };
+    });
+  }
+
+  private readerFor(id: number, topic: string | undefined): Promise<Reader> {
+    return cached(this.readers, `${id}|${topic ?? ''}`, async () => {
+      const writer = await this.writerSchema(id);
+      const writerName = fullNameOf(writer.type);
+      const candidate = topic !== undefined
+        ? this.catalog.latestForTopic(topic)
+        : writerName !== undefined ? this.catalog.latestForName(writerName) : undefined;
+      if (candidate === undefined || candidate.key === writer.key) return { type: candidate?.type ?? writer.type, resolver: undefined };
+      try {
+        return { type: candidate.type, resolver: candidate.type.createResolver(writer.type) };
+      } catch (err) {
+        this.log.warn({ schemaId: id, topic, reader: `${candidate.subject} v${candidate.version}`, reason: (err as Error).message },
+          'writer schema cannot be read as this code\'s schema; decoding with the writer schema');
+        return { type: writer.type, resolver: undefined };
+      }
+    });
+  }
+}
+
+/** Memoises a promise per key; a failed lookup is forgotten so the next call retries (registry briefly down). */
+function cached<K, V>(map: Map<K, Promise<V>>, key: K, load: () => Promise<V>): Promise<V> {
+  const hit = map.get(key);
+  if (hit !== undefined) return hit;
+  const promise = load().catch((err: unknown) => {
+    map.delete(key);
+    throw toTributaryError(err, 'RegistryUnavailable');
+  });
+  map.set(key, promise);
+  return promise;
+}
+
+/**
+ * Registers every version of every topic's schema in the catalog, oldest first, plus those of `extraTopics` (e.g. the
+ * configured `iot.route.<endpoint>` topics). Returns subject → ids in version order. Idempotent: already-registered versions keep their ids. Run at start-up;
+ * a SchemaIncompatible here means a checked-in schema broke the BACKWARD rule (schemas/README.md).
+ */
+export async function registerAllSchemas(
+  registry: SchemaRegistry,
+  catalog: SchemaCatalog,
+  options: { extraTopics?: readonly string[]; subjectNameStrategy?: SubjectNameStrategy } = {},
+): Promise<Map<string, number[]>> {
+  const subjectFor = options.subjectNameStrategy ?? subjectForTopic;
+  const result = new Map<string, number[]>();
+  for (const topic of [...catalog.topics(), ...(options.extraTopics ?? [])]) {
+    const subject = subjectFor(topic);
+    if (result.has(subject)) continue;
+    const versions = catalog.versionsForTopic(topic);
+    if (versions.length === 0) {
+      throw new TributaryError('ConfigInvalid', `No schema in schemas/ for topic ${topic}; only iot.route.<endpoint> topics and topics with a schemas/<topic>-value directory can be registered.`);
+    }
+    const ids: number[] = [];
+    for (const version of versions) ids.push(await registry.register(subject, version.text));
+    result.set(subject, ids);
+  }
+  componentLogger('avro-serde').info({ subjects: result.size }, 'schemas registered');
+  return result;
+}
