@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from '../../core/logging/logger.ts';
+import type { AvroSerde } from '../../core/serde/index.ts';
 import type { LogRecord } from '../../core/log/types.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors/index.ts';
 
@@ -27,7 +28,7 @@ export interface ConnectorDefinition<S extends TSchema = TSchema> {
   name: string;
   description: string;
   configSchema: S;
-  create(config: Static<S>, deps: { logger: Logger }): SinkConnector | Promise<SinkConnector>;
+  create(config: Static<S>, deps: { logger: Logger; serde: AvroSerde }): SinkConnector | Promise<SinkConnector>;
 }
 
 export function defineConnector<S extends TSchema>(definition: ConnectorDefinition<S>): ConnectorDefinition<S> {

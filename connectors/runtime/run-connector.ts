@@ -6,10 +6,13 @@ import { counter, histogram } from '../../core/metrics/registry.ts';
 import { backoffDelay, sleep } from '../../core/runtime/backoff.ts';
 import { DEAD_LETTER_TOPIC, deadLetterRecord } from '../../core/runtime/dead-letter.ts';
 import { validateOptions } from '../../core/runtime/validate-options.ts';
+import type { AvroSerde } from '../../core/serde/index.ts';
 import { SinkError, type ConnectorDefinition } from './define-connector.ts';
 
 export interface RunConnectorOptions {
   log: Log;
+  /** Encodes dead letters (and is handed to the component for its own records). */
+  serde: AvroSerde;
   /** Topics to drain into the sink (e.g. `iot.route.<endpoint>`). */
   topics: string[];
   config?: unknown;
@@ -38,7 +41,7 @@ export async function runConnector<S extends TSchema>(definition: ConnectorDefin
   const name = definition.name;
   const config = validateOptions(`connector ${name}`, definition.configSchema, options.config);
   const logger = options.logger ?? componentLogger('connector', { connector: name });
-  const sink = await definition.create(config, { logger });
+  const sink = await definition.create(config, { logger, serde: options.serde });
   await sink.connect();
   const groupId = options.groupId ?? `tributary-connector-${name}`;
   const consumer = options.log.consumer({ groupId, topics: options.topics, fromBeginning: true, maxBatchRecords: options.maxBatchRecords ?? 5000 });
@@ -64,10 +67,8 @@ export async function runConnector<S extends TSchema>(definition: ConnectorDefin
           continue;
         }
         const failed = error instanceof SinkError && error.failed ? error.failed : batch.records.map((_, i) => i);
-        const dead = failed.flatMap((i) => {
-          const record = batch.records[i];
-          return record ? [deadLetterRecord(record, error, `connector:${name}`)] : [];
-        });
+        const failedRecords = failed.flatMap((i) => (batch.records[i] ? [batch.records[i]] : []));
+        const dead = await Promise.all(failedRecords.map((r) => deadLetterRecord(options.serde, r, error, `connector:${name}`, attempt + 1)));
         logger.warn({ err: error, code: error.code, deadLettered: dead.length, topic: batch.topic, partition: batch.partition }, 'records dead-lettered');
         if (dead.length > 0) await options.log.produce(DEAD_LETTER_TOPIC, dead);
         recordsTotal.inc({ connector: name, outcome: 'dead_lettered' }, dead.length);

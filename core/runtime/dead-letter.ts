@@ -1,40 +1,42 @@
 import type { LogRecord, ProduceRecord } from '../log/types.ts';
+import { TOPICS } from '../log/topics.ts';
 import type { TributaryError } from '../errors/index.ts';
+import type { AvroSerde, ForwardedRecord } from '../serde/index.ts';
 
 /** The topic every failed record ends up in (DESIGN.md §5). */
-export const DEAD_LETTER_TOPIC = 'iot.deadletter';
+export const DEAD_LETTER_TOPIC = TOPICS.deadLetter;
 
 /**
- * Header names on dead-lettered records. The value stays the original bytes (still in the Confluent wire format of
- * its source topic), so replaying a fixed record is a plain re-produce to `x-tributary-dlq-source-topic`; the reason
- * travels in headers, as Kafka Connect's dead-letter queues do.
+ * Headers on dead-lettered records, so operators can filter by code or stage without decoding the value. The value
+ * is a `ForwardedRecord` (schemas/iot.deadletter-value) that wraps the original key, value bytes (still in their own
+ * Confluent wire format) and headers with where it came from and why it failed, so a fixed record can be replayed.
  */
 export const DLQ_HEADERS = {
   code: 'x-tributary-dlq-error-code',
-  message: 'x-tributary-dlq-error-message',
   stage: 'x-tributary-dlq-stage',
-  sourceTopic: 'x-tributary-dlq-source-topic',
-  sourcePartition: 'x-tributary-dlq-source-partition',
-  sourceOffset: 'x-tributary-dlq-source-offset',
-  failedAt: 'x-tributary-dlq-failed-at',
 } as const;
 
-/** Builds the dead-letter record for `record`, which failed in `stage` (a processor or connector name). */
-export function deadLetterRecord(record: LogRecord, error: TributaryError, stage: string): ProduceRecord {
-  return {
+/** Builds the dead-letter record for `record`, which failed in `stage` (e.g. `processor:enrich`). */
+export async function deadLetterRecord(serde: AvroSerde, record: LogRecord, error: TributaryError, stage: string, attempts = 1): Promise<ProduceRecord> {
+  const forwarded: ForwardedRecord = {
+    sourceTopic: record.topic,
+    sourcePartition: record.partition,
+    sourceOffset: record.offset,
+    sourceTimestamp: record.timestamp,
     key: record.key,
     value: record.value,
+    headers: record.headers,
+    errorCode: error.code,
+    // Bounded: a stack-sized message must not make the dead-letter record itself too large.
+    errorMessage: error.message.slice(0, 4096),
+    failedBy: stage,
+    attempts,
+    forwardedTime: Date.now(),
+  };
+  return {
+    key: record.key,
+    value: await serde.encode(DEAD_LETTER_TOPIC, forwarded),
     timestamp: record.timestamp,
-    headers: {
-      ...record.headers,
-      [DLQ_HEADERS.code]: error.code,
-      // Header values are bounded: a stack-sized message must not make the dead-letter record itself too large.
-      [DLQ_HEADERS.message]: error.message.slice(0, 2048),
-      [DLQ_HEADERS.stage]: stage,
-      [DLQ_HEADERS.sourceTopic]: record.topic,
-      [DLQ_HEADERS.sourcePartition]: String(record.partition),
-      [DLQ_HEADERS.sourceOffset]: String(record.offset),
-      [DLQ_HEADERS.failedAt]: new Date().toISOString(),
-    },
+    headers: { [DLQ_HEADERS.code]: error.code, [DLQ_HEADERS.stage]: stage },
   };
 }

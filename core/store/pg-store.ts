@@ -2,7 +2,8 @@ import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { TributaryError } from '../errors/index.ts';
 import { componentLogger } from '../logging/logger.ts';
-import { redactUrl, toStoreError, unavailable } from './store-errors.ts';
+import { abortedTransaction, redactUrl, toStoreError, unavailable } from './store-errors.ts';
+import { assertNotInTransaction, inTransactionScope } from './tx-scope.ts';
 import type { Queryable, Row, Store, Transaction } from './types.ts';
 
 const log = componentLogger('pg-store');
@@ -61,6 +62,7 @@ export class PgStore implements Store {
 
   async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     this.assertOpen();
+    assertNotInTransaction(this, 'query');
     try {
       const result = await this.pool.query<T>(sql, params as unknown[]);
       return result.rows;
@@ -71,6 +73,7 @@ export class PgStore implements Store {
 
   async exec(script: string): Promise<void> {
     this.assertOpen();
+    assertNotInTransaction(this, 'exec');
     try {
       // No parameters → the simple query protocol, which accepts several statements in one string.
       await this.pool.query(script);
@@ -81,6 +84,7 @@ export class PgStore implements Store {
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.assertOpen();
+    assertNotInTransaction(this, 'transaction');
     let client: PoolClient;
     try {
       client = await this.pool.connect();
@@ -91,8 +95,9 @@ export class PgStore implements Store {
     let broken: Error | undefined;
     try {
       await handle.run('BEGIN');
-      const result = await fn(handle);
-      await handle.run('COMMIT');
+      const result = await inTransactionScope(this, () => fn(handle));
+      const commit = await handle.run('COMMIT');
+      if (commit.command === 'ROLLBACK') throw abortedTransaction(this.where);
       return result;
     } catch (err) {
       try {

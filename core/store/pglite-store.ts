@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
+import { PGlite, TransactionAbortedError, type Transaction as PgliteTransaction } from '@electric-sql/pglite';
 import { TributaryError } from '../errors/index.ts';
-import { toStoreError, unavailable } from './store-errors.ts';
+import { abortedTransaction, toStoreError, unavailable } from './store-errors.ts';
+import { assertNotInTransaction, inTransactionScope } from './tx-scope.ts';
 import type { Queryable, Row, Store, Transaction } from './types.ts';
 
 export interface PgliteStoreOptions {
@@ -36,6 +37,7 @@ export class PgliteStore implements Store {
 
   async query<T extends Row = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     this.assertOpen();
+    assertNotInTransaction(this, 'query');
     try {
       return (await this.db.query<T>(sql, params as unknown[])).rows;
     } catch (err) {
@@ -45,6 +47,7 @@ export class PgliteStore implements Store {
 
   async exec(script: string): Promise<void> {
     this.assertOpen();
+    assertNotInTransaction(this, 'exec');
     try {
       // exec() uses the simple query protocol, so a script of several statements runs as PostgreSQL would run it.
       await this.db.exec(script);
@@ -55,10 +58,12 @@ export class PgliteStore implements Store {
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     this.assertOpen();
+    assertNotInTransaction(this, 'transaction');
     try {
       // PGlite issues BEGIN, then COMMIT when fn resolves or ROLLBACK (and rethrows) when it throws.
-      return await this.db.transaction((tx) => fn(new PgliteTx(tx, this.where)));
+      return await this.db.transaction((tx) => inTransactionScope(this, () => fn(new PgliteTx(tx, this.where))));
     } catch (err) {
+      if (err instanceof TransactionAbortedError) throw abortedTransaction(this.where);
       // Errors from fn (already TributaryErrors, or the caller's own) pass through unchanged; only driver errors
       // from BEGIN/COMMIT are wrapped.
       if (err instanceof TributaryError || !isDriverError(err)) throw err;

@@ -107,3 +107,16 @@ export function redactUrl(url: string): string {
     return '(unparsable database URL)';
   }
 }
+
+/**
+ * COMMIT of a transaction in which a statement failed (and the caller caught that failure) rolls back instead:
+ * PostgreSQL answers "ROLLBACK" without an error, PGlite throws. Both stores raise this instead, so the caller never
+ * believes a rolled-back transaction was committed.
+ */
+export function abortedTransaction(where: string): TributaryError {
+  return new TributaryError(
+    'ServerError',
+    `the transaction on ${where} was rolled back at COMMIT because a statement in it failed; let the statement's error propagate or use a SAVEPOINT`,
+    { retriable: false, details: { sqlState: '25P02' } },
+  );
+}

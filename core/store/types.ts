@@ -32,8 +32,8 @@ export interface Store extends Queryable {
   readonly kind: StoreKind;
   /**
    * Runs `fn` inside BEGIN … COMMIT; anything thrown rolls the transaction back and is rethrown unchanged.
-   * Inside `fn` use only `tx`: on PGlite the store itself waits until the transaction ends (one connection), so a
-   * call on the store from inside `fn` would never return. Transactions do not nest.
+   * Inside `fn` use only `tx`: a call on the store itself from inside `fn` is refused with ServerError (on PGlite it
+   * would wait for the transaction forever; on PostgreSQL it would run outside it). Transactions do not nest.
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Releases the connections (PgStore) or flushes and closes the database files (PgliteStore). Idempotent. */

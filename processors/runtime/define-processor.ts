@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from '../../core/logging/logger.ts';
+import type { AvroSerde } from '../../core/serde/index.ts';
 import type { Headers, LogRecord } from '../../core/log/types.ts';
 
 /** A record a processor emits: where it goes and what it carries. Strings are written as UTF-8. */
@@ -38,7 +39,7 @@ export interface ProcessorDefinition<S extends TSchema = TSchema> {
   configSchema: S;
   /** Topics the processor reads, possibly depending on its configuration. */
   inputTopics(config: Static<S>): string[];
-  create(config: Static<S>, deps: { logger: Logger }): Processor | Promise<Processor>;
+  create(config: Static<S>, deps: { logger: Logger; serde: AvroSerde }): Processor | Promise<Processor>;
 }
 
 /** Declares a processor; typing only — it returns the definition unchanged so its config type flows into `create`. */

@@ -5,10 +5,13 @@ import { toTributaryError } from '../../core/errors/index.ts';
 import { counter, histogram } from '../../core/metrics/registry.ts';
 import { DEAD_LETTER_TOPIC, deadLetterRecord } from '../../core/runtime/dead-letter.ts';
 import { validateOptions } from '../../core/runtime/validate-options.ts';
+import type { AvroSerde } from '../../core/serde/index.ts';
 import type { ProcessorDefinition } from './define-processor.ts';
 
 export interface RunProcessorOptions {
   log: Log;
+  /** Encodes dead letters (and is handed to the component for its own records). */
+  serde: AvroSerde;
   /** The processor's raw settings; validated against its schema before anything starts. */
   config?: unknown;
   /** Defaults to `tributary-processor-<name>`; processes sharing it split the input partitions. */
@@ -41,7 +44,7 @@ export async function runProcessor<S extends TSchema>(definition: ProcessorDefin
   const name = definition.name;
   const config = validateOptions(`processor ${name}`, definition.configSchema, options.config);
   const logger = options.logger ?? componentLogger('processor', { processor: name });
-  const processor = await definition.create(config, { logger });
+  const processor = await definition.create(config, { logger, serde: options.serde });
   const groupId = options.groupId ?? `tributary-processor-${name}`;
   const topics = definition.inputTopics(config);
   const consumer = options.log.consumer({ groupId, topics, fromBeginning: true, maxBatchRecords: options.maxBatchRecords ?? 500 });
@@ -68,7 +71,7 @@ export async function runProcessor<S extends TSchema>(definition: ProcessorDefin
         const error = toTributaryError(err, 'ProcessingFailed');
         if (error.retriable) throw error;
         logger.warn({ err: error, code: error.code, topic: record.topic, partition: record.partition, offset: record.offset }, 'record dead-lettered');
-        emit(DEAD_LETTER_TOPIC, deadLetterRecord(record, error, `processor:${name}`));
+        emit(DEAD_LETTER_TOPIC, await deadLetterRecord(options.serde, record, error, `processor:${name}`));
         counts.dead_lettered++;
       }
     }
