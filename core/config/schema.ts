@@ -78,6 +78,14 @@ export const ConfigSchema = Type.Object(
           'Kafka bootstrap brokers. Absent: the embedded log (durable segment files under `dataDir`), which serves one ' +
           'process only — set brokers to run several nodes.',
       })),
+      partitions: Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        default: 6,
+        description:
+          'Partitions of each hub topic, created at start-up (the embedded log too). It caps how many processes of one ' +
+          'role share the work; existing topics keep their count.',
+      }),
       clientId: Type.String({
         minLength: 1,
         default: 'tributary',

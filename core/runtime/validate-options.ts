@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { TributaryError } from '../errors/index.ts';
+import { pointerToPath } from '../config/load-config.ts';
 
 /**
  * Validates a component's options against its TypeBox schema after filling in defaults. Every problem is reported at
@@ -15,13 +16,4 @@ export function validateOptions<S extends TSchema>(component: string, schema: S,
     });
   }
   return value as Static<S>;
-}
-
-/** `/routes/2/endpoint` → `routes[2].endpoint` */
-function pointerToPath(pointer: string): string {
-  return pointer
-    .split('/')
-    .filter(Boolean)
-    .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
-    .join('');
 }

@@ -12,21 +12,12 @@ import { fullNameOf, normalizeSchemaText, parseAvroSchema, schemaKey, type AvroT
 /** Where the checked-in schemas live (repository root / schemas). */
 export const SCHEMAS_DIR = join(import.meta.dirname, '..', '..', 'schemas');
 
-/** Topic names of DESIGN.md §5. */
-export const TOPICS = {
-  deviceMessages: 'iot.device.messages',
-  deviceMessagesEnriched: 'iot.device.messages.enriched',
-  twinUpdates: 'iot.twin.updates',
-  twinChanges: 'iot.twin.changes',
-  deviceLifecycle: 'iot.device.lifecycle',
-  deviceConnections: 'iot.device.connections',
-  cloudCommands: 'iot.cloud.commands',
-  deviceReplies: 'iot.device.replies',
-  deadLetter: 'iot.deadletter',
-} as const;
+import { TOPICS, ROUTE_TOPIC_PREFIX } from '../log/topics.ts';
+
+/** Topic names live with the Log (core/log/topics.ts); re-exported here for the serde's callers. */
+export { TOPICS, ROUTE_TOPIC_PREFIX } from '../log/topics.ts';
 
 /** `iot.route.<endpoint>` topics carry the dead-letter topic's generic ForwardedRecord schema. */
-export const ROUTE_TOPIC_PREFIX = 'iot.route.';
 const ROUTE_SCHEMA_TOPIC = TOPICS.deadLetter;
 
 /** Subject of a topic's values under TopicNameStrategy. */

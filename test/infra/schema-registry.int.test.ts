@@ -19,12 +19,12 @@ test('schema registry: register, fetch by id, Avro round trip, and a BACKWARD-in
   const topic = uniqueName('smoke');
   const subject = `${topic}-value`;
 
-  const id1 = await client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v1) });
+  const id1 = await client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v1) }, false);
   assert.ok(Number.isInteger(id1) && id1 > 0);
   const fetched = await client.getBySubjectAndId(subject, id1);
-  assert.equal(avro.Type.forSchema(JSON.parse(fetched.schema)).getName(), 'dev.tributary.smoke.Reading');
+  assert.equal((avro.Type.forSchema(JSON.parse(fetched.schema)) as avro.Type & { name?: string }).name, 'dev.tributary.smoke.Reading');
 
-  const id2 = await client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v2) });
+  const id2 = await client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v2) }, false);
   assert.notEqual(id2, id1);
 
   // Confluent wire format: magic byte 0, 4-byte schema id, Avro body.
@@ -37,7 +37,7 @@ test('schema registry: register, fetch by id, Avro round trip, and a BACKWARD-in
 
   assert.equal(await client.testSubjectCompatibility(subject, { schemaType: 'AVRO', schema: JSON.stringify(v3) }), false);
   await assert.rejects(
-    client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v3) }),
+    client.register(subject, { schemaType: 'AVRO', schema: JSON.stringify(v3) }, false),
     (err: { status?: number }) => err.status === 409,
     'the registry answers an incompatible registration with HTTP 409',
   );
