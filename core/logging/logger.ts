@@ -4,11 +4,11 @@ export type { Logger };
 
 /**
  * The process-wide structured logger (pino, JSON lines on stdout). Components take a child with their name:
- * `rootLogger.child({ component: 'kafka-log' })`. Level from TRIBUTARY_LOG_LEVEL (default `info`; tests: `warn`).
+ * `rootLogger.child({ component: 'kafka-log' })`. Level from TRIBUTARY_LOG_LEVEL (default `info`; under the test runner: `error`).
  */
 export const rootLogger: Logger = pino({
   name: 'tributary',
-  level: process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.TRIBUTARY_TEST ? 'warn' : 'info'),
+  level: process.env.TRIBUTARY_LOG_LEVEL ?? (process.env.TRIBUTARY_TEST ? 'error' : 'info'),
   base: { pid: process.pid },
 });
 
