@@ -142,7 +142,7 @@ describe('settings', () => {
     assert.equal(envVarName('kafka.brokers'), 'TRIBUTARY_KAFKA_BROKERS');
     assert.equal(envVarName('schemaRegistry.url'), 'TRIBUTARY_SCHEMA_REGISTRY_URL');
     assert.equal(envVarName('dataDir'), 'TRIBUTARY_DATA_DIR');
-    assert.equal(envVarName('metrics.port'), 'TRIBUTARY_METRICS_PORT');
+    assert.equal(envVarName('ops.port'), 'TRIBUTARY_OPS_PORT');
   });
 
   test('every setting has a description and a distinct env var', () => {

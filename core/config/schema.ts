@@ -116,6 +116,11 @@ export const ConfigSchema = Type.Object(
       url: Type.Optional(url(['amqp', 'amqps'], 'amqp://user:password@host:5672/vhost',
         'RabbitMQ connection URL for routing endpoints of type queue. Absent: the RabbitMQ connector does not run.')),
     }),
+    tls: section('The hub\'s TLS identity. Absent files: a CA and a server certificate for `hostNames` are generated in `<dataDir>/tls` on first start.', {
+      certFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM server certificate (with its chain) to use instead of the generated one.' })),
+      keyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of `tls.certFile`.' })),
+      caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA certificate devices must trust, printed at start-up.' })),
+    }),
     ports: section('Listening ports of the ingest and service roles.', {
       https: port(
         'HTTPS port for device HTTPS, the service REST API, MQTT over WebSockets and file upload. The official SDKs ' +
@@ -124,8 +129,8 @@ export const ConfigSchema = Type.Object(
       ),
       mqtts: port('MQTT over TLS port; 8883 is what the SDKs use unless a port is given in `GatewayHostName`. 0 picks a free port.', 8883),
     }),
-    metrics: section('Prometheus metrics.', {
-      port: port('Port of the plain-HTTP Prometheus endpoint (`/metrics`); 0 picks a free port.', 9464),
+    ops: section('The operations endpoint (plain HTTP, bind it to a private interface).', {
+      port: port('Port serving `/healthz` (alive), `/readyz` (dependencies answer) and Prometheus `/metrics`; 0 picks a free port.', 9090),
     }),
   },
   { additionalProperties: false },
