@@ -16,8 +16,8 @@ program
   .description('run every role of the hub in this process (embedded defaults unless TRIBUTARY_* settings say otherwise)')
   .option('-c, --config <file>', 'JSON configuration file (overridden by TRIBUTARY_* environment variables)')
   .action(async (opts: { config?: string }) => {
-    const { startHub } = await import('./commands/start.ts');
-    await startHub({ configFile: opts.config });
+    const { startHubCommand } = await import('./commands/start.ts');
+    await startHubCommand({ configFile: opts.config });
   });
 
 program

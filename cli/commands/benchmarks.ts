@@ -5,4 +5,6 @@ export interface Benchmark {
 
 export const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   log: () => import('../../core/log/log.bench.ts'),
+  ingest: () => import('../../load-tests/ingest.bench.ts'),
+  connections: () => import('../../load-tests/connections.bench.ts'),
 };

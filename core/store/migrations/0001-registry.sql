@@ -8,11 +8,15 @@ CREATE TABLE devices (
   device_id                     text PRIMARY KEY CHECK (char_length(device_id) BETWEEN 1 AND 128),
   -- New on every create, so a deleted-and-recreated device is told apart from the old one.
   generation_id                 text NOT NULL,
-  -- Opaque; changes on every update of the identity (If-Match on PUT/DELETE).
+  -- Opaque; changes on every update of the identity (If-Match on PUT/DELETE). The registry writes base64 of
+  -- `version` ("MA==" for 0), as IoT Hub's etags look.
   etag                          text NOT NULL,
+  -- Incremented on every change of the identity (not on connection state/activity, which IoT Hub does not version).
+  version                       bigint NOT NULL DEFAULT 0 CHECK (version >= 0),
   status                        text NOT NULL DEFAULT 'enabled' CHECK (status IN ('enabled', 'disabled')),
   status_reason                 text CHECK (char_length(status_reason) <= 128),
-  status_updated_time           timestamptz NOT NULL DEFAULT now(),
+  -- NULL until the status first changes (IoT Hub reports 0001-01-01T00:00:00Z for a device never enabled/disabled).
+  status_updated_time           timestamptz,
   -- authentication.type: sas (symmetric keys), selfSigned (X.509 thumbprints), certificateAuthority (CA-signed,
   -- CN = device id), none (modules of edge devices, or not yet provisioned).
   auth_type                     text NOT NULL DEFAULT 'sas'
@@ -48,6 +52,7 @@ CREATE TABLE modules (
   module_id                     text NOT NULL CHECK (char_length(module_id) BETWEEN 1 AND 128),
   generation_id                 text NOT NULL,
   etag                          text NOT NULL,
+  version                       bigint NOT NULL DEFAULT 0 CHECK (version >= 0),
   -- managedBy: "iotEdge" for modules the edge runtime owns; modules have no enabled/disabled status in IoT Hub.
   managed_by                    text,
   auth_type                     text NOT NULL DEFAULT 'sas'

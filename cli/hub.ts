@@ -1,0 +1,79 @@
+/**
+ * The hub in one process: the platform (log, store, schemas), the identity registry and its policies, the hub's TLS
+ * identity, the service REST API on HTTPS and the ops endpoint. `tributary start` runs it with the configuration;
+ * end-to-end tests run it with a temp data dir and a certificate from the test CA.
+ */
+import type { Config } from '../core/config/index.ts';
+import { serviceConnectionString } from '../core/auth/index.ts';
+import { componentLogger } from '../core/logging/logger.ts';
+import { collectProcessMetrics } from '../core/metrics/registry.ts';
+import { openPlatform, type Platform } from '../core/platform/open-platform.ts';
+import { DeviceRegistry } from '../core/registry/index.ts';
+import { ensureHubTlsIdentity, type TlsIdentity } from '../core/tls/index.ts';
+import { startOpsServer, type OpsServer } from '../service/ops-server.ts';
+import { buildServiceApi } from '../service/server.ts';
+
+export interface RunningHub {
+  readonly config: Config;
+  readonly platform: Platform;
+  readonly registry: DeviceRegistry;
+  readonly tls: TlsIdentity;
+  /** Port the service API (HTTPS) listens on; 443 unless configured otherwise. */
+  readonly httpsPort: number;
+  readonly opsPort: number;
+  /** `HostName=…;SharedAccessKeyName=iothubowner;SharedAccessKey=…` for the official service SDK. */
+  readonly serviceConnectionString: string;
+  close(): Promise<void>;
+}
+
+const logger = componentLogger('hub');
+
+export async function startHub(config: Config, options: { tls?: TlsIdentity; listenHost?: string } = {}): Promise<RunningHub> {
+  const platform = await openPlatform(config);
+  const closers: Array<() => Promise<void>> = [() => platform.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err }, 'close failed'));
+  };
+  try {
+    const registry = new DeviceRegistry({ store: platform.store, hubName: config.hubName, log: platform.log, serde: platform.serde });
+    const policies = await registry.ensureDefaultPolicies();
+    const owner = policies.find((p) => p.keyName === 'iothubowner');
+    if (!owner) throw new Error('the iothubowner policy is missing after ensureDefaultPolicies');
+
+    const tls = options.tls ?? (await ensureHubTlsIdentity({ dataDir: platform.dataDir, hostNames: config.hostNames, ...tlsFiles(config) }));
+    const api = await buildServiceApi({ registry, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
+    closers.push(() => api.close());
+    await api.listen({ port: config.ports.https, host: options.listenHost ?? '0.0.0.0' });
+    const httpsPort = (api.server.address() as { port: number }).port;
+
+    collectProcessMetrics();
+    const ops: OpsServer = await startOpsServer({
+      port: config.ops.port,
+      checks: {
+        log: async () => void (await platform.log.listTopics()),
+        store: async () => void (await platform.store.query('select 1')),
+        registry: async () => void (await platform.registry.latest('iot.device.messages-value')),
+      },
+    });
+    closers.push(() => ops.close());
+
+    return {
+      config,
+      platform,
+      registry,
+      tls,
+      httpsPort,
+      opsPort: ops.port,
+      serviceConnectionString: serviceConnectionString({ hostName: config.hostNames[0] ?? 'localhost', policy: owner }),
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function tlsFiles(config: Config): { certFile?: string; keyFile?: string; caFile?: string } {
+  const { certFile, keyFile, caFile } = config.tls;
+  return { ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}), ...(caFile ? { caFile } : {}) };
+}

@@ -1,0 +1,34 @@
+/**
+ * The registry suite on the real PostgreSQL (127.0.0.1:5432, database `tributary`; TRIBUTARY_TEST_DATABASE_URL
+ * points it elsewhere), in a fresh schema per run that is dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { migrate } from '../store/migrate.ts';
+import { PgStore } from '../store/pg-store.ts';
+import { registryContractSuite } from './registry-suite.ts';
+
+const URL_ = process.env.TRIBUTARY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tributary';
+// Identifiers cannot be parameters; the name is built from hex only, never from input.
+const schema = `tributary_registry_test_${randomBytes(4).toString('hex')}`;
+
+async function admin(script: string): Promise<void> {
+  const store = new PgStore({ url: URL_, maxConnections: 1 });
+  try {
+    await store.exec(script);
+  } finally {
+    await store.close();
+  }
+}
+
+registryContractSuite('PostgreSQL (fresh schema)', {
+  async open() {
+    await admin(`CREATE SCHEMA ${schema}`);
+    const store = new PgStore({ url: URL_, schema });
+    await migrate(store);
+    return store;
+  },
+  async close(store) {
+    await store.close();
+    await admin(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  },
+});
