@@ -4,7 +4,9 @@
  * end-to-end tests run it with a temp data dir and a certificate from the test CA.
  */
 import type { Config } from '../core/config/index.ts';
-import { serviceConnectionString } from '../core/auth/index.ts';
+import { CaCertificateStore, serviceConnectionString } from '../core/auth/index.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { componentLogger } from '../core/logging/logger.ts';
 import { collectProcessMetrics } from '../core/metrics/registry.ts';
 import { openPlatform, type Platform } from '../core/platform/open-platform.ts';
@@ -12,11 +14,13 @@ import { DeviceRegistry } from '../core/registry/index.ts';
 import { ensureHubTlsIdentity, type TlsIdentity } from '../core/tls/index.ts';
 import { startOpsServer, type OpsServer } from '../service/ops-server.ts';
 import { buildServiceApi } from '../service/server.ts';
+import { CONNECTION_STRING_FILE } from './service-client.ts';
 
 export interface RunningHub {
   readonly config: Config;
   readonly platform: Platform;
   readonly registry: DeviceRegistry;
+  readonly certificates: CaCertificateStore;
   readonly tls: TlsIdentity;
   /** Port the service API (HTTPS) listens on; 443 unless configured otherwise. */
   readonly httpsPort: number;
@@ -41,7 +45,8 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
     if (!owner) throw new Error('the iothubowner policy is missing after ensureDefaultPolicies');
 
     const tls = options.tls ?? (await ensureHubTlsIdentity({ dataDir: platform.dataDir, hostNames: config.hostNames, ...tlsFiles(config) }));
-    const api = await buildServiceApi({ registry, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
+    const certificates = new CaCertificateStore(platform.store);
+    const api = await buildServiceApi({ registry, certificates, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
     closers.push(() => api.close());
     await api.listen({ port: config.ports.https, host: options.listenHost ?? '0.0.0.0' });
     const httpsPort = (api.server.address() as { port: number }).port;
@@ -57,14 +62,19 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
     });
     closers.push(() => ops.close());
 
+    const connectionString = serviceConnectionString({ hostName: config.hostNames[0] ?? 'localhost', policy: owner });
+    // For `tributary connection-string` and the other CLI commands on this machine; the key never goes to a log.
+    await writeFile(join(platform.dataDir, CONNECTION_STRING_FILE), `${connectionString}\n`, { mode: 0o600 });
+
     return {
       config,
       platform,
       registry,
+      certificates,
       tls,
       httpsPort,
       opsPort: ops.port,
-      serviceConnectionString: serviceConnectionString({ hostName: config.hostNames[0] ?? 'localhost', policy: owner }),
+      serviceConnectionString: connectionString,
       close: closeAll,
     };
   } catch (err) {

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TributaryError } from '../core/errors/index.ts';
 import { BENCHMARKS } from './commands/benchmarks.ts';
+import { registerIdentityCommands } from './commands/identity.ts';
 
 const root = join(import.meta.dirname, '..');
 const program = new Command('tributary').description('Self-hosted IoT hub with Azure IoT Hub protocols on Apache Kafka');
@@ -52,6 +53,8 @@ program
     const { printConfig } = await import('./commands/config.ts');
     printConfig(opts.config);
   });
+
+registerIdentityCommands(program);
 
 try {
   await program.parseAsync(process.argv);

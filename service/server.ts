@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Permission, SharedAccessPolicy } from '../core/auth/policies.ts';
-import { authenticateServiceRequest } from '../core/auth/index.ts';
+import { authenticateServiceRequest, type CaCertificateStore } from '../core/auth/index.ts';
 import { TributaryError } from '../core/errors/index.ts';
 import { componentLogger, type Logger } from '../core/logging/logger.ts';
 import type { DeviceRegistry } from '../core/registry/index.ts';
@@ -13,9 +13,12 @@ import { checkApiVersion, DEFAULT_API_VERSION } from './api-version.ts';
 import { sendError, toServiceError } from './error-body.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { moduleRoutes } from './routes/modules.ts';
+import { certificateRoutes } from './routes/certificates.ts';
 
 export interface ServiceApiOptions {
   registry: DeviceRegistry;
+  /** CA certificates for X.509 CA-signed devices (`/certificates`). */
+  certificates: CaCertificateStore;
   /** Host names the hub answers to; a service token's `sr` must name one of them (the SDK uses HostName as-is). */
   hostNames: readonly string[];
   /** Serve HTTPS with this certificate (the SDK only speaks HTTPS); omitted for inject() tests and TLS offload. */
@@ -74,6 +77,7 @@ export async function buildServiceApi(options: ServiceApiOptions): Promise<Fasti
 
   await app.register(deviceRoutes, { registry: options.registry });
   await app.register(moduleRoutes, { registry: options.registry });
+  await app.register(certificateRoutes, { certificates: options.certificates });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
