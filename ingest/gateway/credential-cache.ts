@@ -1,0 +1,71 @@
+/**
+ * Identity credentials looked up once and kept until the registry says they changed (`onChange`: created, updated,
+ * deleted, credentials changed, enabled, disabled). A TTL is the safety net for changes made by another process,
+ * whose in-process events this node does not see (lifecycle events on the log can call `invalidate` too).
+ * Unknown identities are cached as well (briefly), so a storm of connects from an unregistered id does not become a
+ * storm of store reads. Size-bounded: the oldest entries go first.
+ */
+import type { IdentityCredentials } from '../../core/registry/index.ts';
+import { identityKey } from './types.ts';
+
+export interface CredentialSource {
+  getCredentials(deviceId: string, moduleId?: string): Promise<IdentityCredentials | undefined>;
+}
+
+interface Entry {
+  value: Promise<IdentityCredentials | undefined>;
+  expiresAt: number;
+}
+
+const UNKNOWN_TTL_MS = 5000;
+
+export class CredentialCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly source: CredentialSource,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 100_000,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  get(deviceId: string, moduleId?: string): Promise<IdentityCredentials | undefined> {
+    const key = identityKey({ deviceId, moduleId });
+    const now = this.clock();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && hit.expiresAt > now) return hit.value;
+    const value = this.source.getCredentials(deviceId, moduleId);
+    const entry: Entry = { value, expiresAt: now + this.ttlMs };
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    // A failed lookup (store down) must not be remembered; an unknown identity only briefly.
+    value.then(
+      (found) => {
+        if (found === undefined && this.entries.get(key) === entry) entry.expiresAt = Math.min(entry.expiresAt, now + UNKNOWN_TTL_MS);
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    return value;
+  }
+
+  /** Drops a device's entry; a device-level change (disable, delete) also drops its modules' entries. */
+  invalidate(deviceId: string, moduleId?: string): void {
+    if (moduleId) {
+      this.entries.delete(identityKey({ deviceId, moduleId }));
+      return;
+    }
+    this.entries.delete(deviceId);
+    const prefix = `${deviceId}/`;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

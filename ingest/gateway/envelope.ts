@@ -1,0 +1,76 @@
+/**
+ * The D2C envelope (DESIGN.md §5): what IoT Hub stamps on an accepted device-to-cloud message — the system
+ * properties the device set, plus the ones only the hub can set (connection device/module id, auth method,
+ * generation id, enqueued time) and ours (ingest node, protocol) — as the `DeviceMessage` record.
+ */
+import type { DeviceMessage, Protocol } from '../../core/serde/records.ts';
+import type { DeviceIdentity } from './types.ts';
+
+/** System properties a device may set, by envelope field (adapters map their wire names onto these). */
+export interface DeviceSystemProperties {
+  messageId?: string;
+  correlationId?: string;
+  userId?: string;
+  to?: string;
+  contentType?: string;
+  contentEncoding?: string;
+  interfaceId?: string;
+  componentName?: string;
+  outputName?: string;
+  /** ISO-8601 as sent. */
+  expiryTime?: string;
+  creationTime?: string;
+}
+
+export interface InboundMessage {
+  system: DeviceSystemProperties;
+  properties: Record<string, string>;
+  body: Buffer;
+}
+
+/** IoT Hub counts the body and the properties against the 256 KB limit. */
+export function messageSize(m: InboundMessage): number {
+  let size = m.body.length;
+  for (const [k, v] of Object.entries(m.properties)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  for (const v of Object.values(m.system)) if (typeof v === 'string') size += Buffer.byteLength(v);
+  return size;
+}
+
+/** An ISO time → epoch ms; an unparsable time is dropped rather than failing the message (IoT Hub ignores it too). */
+function timeOf(text: string | undefined): number | null {
+  if (text === undefined || text === '') return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export function buildDeviceMessage(o: {
+  identity: DeviceIdentity;
+  message: InboundMessage;
+  protocol: Protocol;
+  ingestNode: string;
+  enqueuedTime: number;
+}): DeviceMessage {
+  const s = o.message.system;
+  return {
+    messageId: s.messageId ?? null,
+    correlationId: s.correlationId ?? null,
+    userId: s.userId ?? null,
+    to: s.to ?? null,
+    contentType: s.contentType ?? null,
+    contentEncoding: s.contentEncoding ?? null,
+    expiryTime: timeOf(s.expiryTime),
+    creationTime: timeOf(s.creationTime),
+    enqueuedTime: o.enqueuedTime,
+    connectionDeviceId: o.identity.deviceId,
+    connectionModuleId: o.identity.moduleId ?? null,
+    connectionAuthMethod: o.identity.authMethodJson,
+    connectionDeviceGenerationId: o.identity.generationId,
+    interfaceId: s.interfaceId ?? null,
+    componentName: s.componentName ?? null,
+    outputName: s.outputName ?? null,
+    ingestNode: o.ingestNode,
+    protocol: o.protocol,
+    properties: o.message.properties,
+    body: o.message.body,
+  };
+}

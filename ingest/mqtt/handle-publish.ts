@@ -1,0 +1,112 @@
+/**
+ * Device→hub PUBLISH (iothub-wire.md §2.2–§2.3, §2.8):
+ * - QoS 2 closes the connection (IoT Hub does not support it); RETAIN is not stored, the message gains `mqtt-retain`;
+ * - telemetry: own namespace only, property bag → envelope, throttles (shaping delay, then refusal), 256 KB limit,
+ *   produce to the log; QoS 1 is PUBACKed only once the log acknowledged the record, in arrival order;
+ * - twin GET / reported PATCH and method responses are forwarded as records for the twins and methods roles.
+ * Any refusal closes the connection with a logged reason: over MQTT that is the only error a device sees (wire §7.2).
+ */
+import type { IPublishPacket } from 'mqtt-packet';
+import { TributaryError } from '../../core/errors/index.ts';
+import { isOwnNamespace, namespaceViolation } from '../gateway/authorize.ts';
+import type { InboundMessage } from '../gateway/envelope.ts';
+import type { MqttConnection } from './connection.ts';
+import { parseDeviceBag } from './property-bag.ts';
+import { parsePublishTopic, type PublishTopic } from './topics.ts';
+
+function payloadOf(packet: IPublishPacket): Buffer {
+  const p = packet.payload;
+  return Buffer.isBuffer(p) ? p : Buffer.from(p);
+}
+
+/** Chains `work` into the connection's PUBACK order; a failure closes the connection (the device retries). */
+function acknowledgeAfter(conn: MqttConnection, packet: IPublishPacket, work: Promise<void>, what: string): void {
+  const tracked = conn.trackPublish(work);
+  const previous = conn.ackTail;
+  conn.ackTail = previous.then(() => tracked).then(
+    () => {
+      if (packet.qos === 1) conn.write({ cmd: 'puback', messageId: packet.messageId ?? 0 });
+    },
+    (err: unknown) => {
+      if (packet.qos === 0 && !(err instanceof TributaryError && !err.retriable)) {
+        conn.log.warn({ err, device: conn.clientId }, `QoS 0 ${what} not written (best effort)`);
+        return;
+      }
+      conn.close(`${what} not accepted: ${(err as Error).message}`);
+    },
+  );
+}
+
+function inboundTelemetry(packet: IPublishPacket, bag: string): InboundMessage {
+  const parsed = parseDeviceBag(bag);
+  const properties = parsed.properties;
+  if (packet.retain) properties['mqtt-retain'] = 'true';
+  return { system: parsed.system, properties, body: payloadOf(packet) };
+}
+
+function startTelemetry(conn: MqttConnection, packet: IPublishPacket, message: InboundMessage): void {
+  const identity = conn.identity;
+  if (identity === undefined || conn.state !== 'connected') return;
+  acknowledgeAfter(conn, packet, conn.gateway.publishTelemetry(identity, message, conn.ctx.protocol), 'telemetry');
+}
+
+function telemetry(conn: MqttConnection, packet: IPublishPacket, topic: Extract<PublishTopic, { kind: 'telemetry' }>): void {
+  const identity = conn.identity;
+  if (identity === undefined) return;
+  if (!isOwnNamespace(identity, topic.address)) return conn.close(`publish refused: ${namespaceViolation(identity, topic.address)}`);
+  let message: InboundMessage;
+  let wait: number;
+  try {
+    message = inboundTelemetry(packet, topic.bag);
+    wait = conn.gateway.admitTelemetry(identity);
+  } catch (err) {
+    return conn.close(`publish refused: ${(err as Error).message}`);
+  }
+  if (wait <= 0) return startTelemetry(conn, packet, message);
+  // Traffic shaping: hold this connection's later packets until the token is due.
+  conn.block();
+  setTimeout(() => {
+    startTelemetry(conn, packet, message);
+    conn.unblock();
+  }, wait);
+}
+
+export function handlePublish(conn: MqttConnection, packet: IPublishPacket): void {
+  const identity = conn.identity;
+  if (identity === undefined) return conn.close('PUBLISH before CONNECT completed');
+  if (packet.qos === 2) return conn.close('QoS 2 PUBLISH; IoT Hub supports QoS 0 and 1 only');
+  const topic = parsePublishTopic(packet.topic);
+  if (topic === undefined) return conn.close(`publish to '${packet.topic.slice(0, 200)}', which is not an IoT Hub topic`);
+  const gateway = conn.gateway;
+  const protocol = conn.ctx.protocol;
+  switch (topic.kind) {
+    case 'telemetry':
+      return telemetry(conn, packet, topic);
+    case 'twinGet':
+      return acknowledgeAfter(conn, packet, gateway.forwardTwinRequest(identity, { kind: 'GetTwin', requestId: topic.requestId }, protocol), 'twin request');
+    case 'twinPatchReported':
+      return acknowledgeAfter(conn, packet,
+        gateway.forwardTwinRequest(identity, { kind: 'PatchReported', requestId: topic.requestId, patch: payloadOf(packet).toString('utf8') }, protocol),
+        'reported properties');
+    case 'methodResponse':
+      return acknowledgeAfter(conn, packet,
+        gateway.forwardReply(identity, { kind: 'MethodResponse', requestId: topic.requestId, status: topic.status, body: payloadOf(packet) }, protocol),
+        'method response');
+  }
+}
+
+/** The Will of a connection that ended without DISCONNECT, as telemetry with `iothub-MessageType=Will`. */
+export function publishWill(conn: MqttConnection, will: { topic: string; payload: Buffer; retain: boolean }): void {
+  const identity = conn.identity;
+  const topic = parsePublishTopic(will.topic);
+  if (identity === undefined || topic?.kind !== 'telemetry' || !isOwnNamespace(identity, topic.address)) return;
+  try {
+    const parsed = parseDeviceBag(topic.bag);
+    const properties: Record<string, string> = { ...parsed.properties, 'iothub-MessageType': 'Will' };
+    if (will.retain) properties['mqtt-retain'] = 'true';
+    conn.gateway.publishTelemetry(identity, { system: parsed.system, properties, body: will.payload }, conn.ctx.protocol)
+      .catch((err: unknown) => conn.log.warn({ err, device: conn.clientId }, 'will message not written'));
+  } catch (err) {
+    conn.log.warn({ err, device: conn.clientId }, 'will message dropped');
+  }
+}
