@@ -14,6 +14,8 @@ import { DeviceRegistry } from '../core/registry/index.ts';
 import { ensureHubTlsIdentity, type TlsIdentity } from '../core/tls/index.ts';
 import { startOpsServer, type OpsServer } from '../service/ops-server.ts';
 import { buildServiceApi } from '../service/server.ts';
+import { startIngest, type RunningIngest } from '../ingest/index.ts';
+import type { Server as HttpsServer } from 'node:https';
 import { CONNECTION_STRING_FILE } from './service-client.ts';
 
 export interface RunningHub {
@@ -25,6 +27,9 @@ export interface RunningHub {
   /** Port the service API (HTTPS) listens on; 443 unless configured otherwise. */
   readonly httpsPort: number;
   readonly opsPort: number;
+  /** The MQTT/TLS port devices connect to (8883 unless configured); absent when this process runs no ingest role. */
+  readonly mqttPort: number | undefined;
+  readonly ingest: RunningIngest | undefined;
   /** `HostName=…;SharedAccessKeyName=iothubowner;SharedAccessKey=…` for the official service SDK. */
   readonly serviceConnectionString: string;
   close(): Promise<void>;
@@ -51,6 +56,12 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
     await api.listen({ port: config.ports.https, host: options.listenHost ?? '0.0.0.0' });
     const httpsPort = (api.server.address() as { port: number }).port;
 
+    // Ingest shares the TLS identity and port 443 (MQTT over WebSockets) with the service API.
+    const ingest = config.roles.includes('ingest')
+      ? await startIngest({ config, platform, registry, caStore: certificates, tls, httpsServer: api.server as HttpsServer })
+      : undefined;
+    if (ingest) closers.push(() => ingest.close());
+
     collectProcessMetrics();
     const ops: OpsServer = await startOpsServer({
       port: config.ops.port,
@@ -74,6 +85,8 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
       tls,
       httpsPort,
       opsPort: ops.port,
+      mqttPort: ingest?.mqttPort,
+      ingest,
       serviceConnectionString: connectionString,
       close: closeAll,
     };

@@ -20,6 +20,7 @@ export async function startHubCommand(options: { configFile?: string | undefined
       `  store      ${describe.store}`,
       `  registry   ${describe.registry}`,
       `  service    https://${config.hostNames[0]}:${hub.httpsPort} (REST API; OpenAPI at /openapi.json)`,
+      `  devices    mqtts://${config.hostNames[0]}:${hub.mqttPort ?? '(ingest role not running)'} and wss://${config.hostNames[0]}:${hub.httpsPort}/$iothub/websocket`,
       `  ops        http://127.0.0.1:${hub.opsPort} (/healthz, /readyz, /metrics)`,
       `  CA         ${hub.tls.caPath}  (devices and SDKs must trust it, e.g. NODE_EXTRA_CA_CERTS=${hub.tls.caPath})`,
       '',

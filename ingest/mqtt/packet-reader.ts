@@ -53,7 +53,13 @@ export class PacketReader {
   }
 }
 
-/** Serialises a packet for MQTT 3.1.1. */
+/**
+ * Serialises a packet for MQTT 3.1.1. PUBACK, the packet sent once per telemetry message, is written directly
+ * (fixed header 0x40, remaining length 2, packet id [MQTT-3.4]); everything else goes through mqtt-packet.
+ */
 export function encodePacket(packet: Packet): Buffer {
+  if (packet.cmd === 'puback' && packet.messageId !== undefined) {
+    return Buffer.from([0x40, 0x02, (packet.messageId >> 8) & 0xff, packet.messageId & 0xff]);
+  }
   return generate(packet, { protocolVersion: 4 });
 }

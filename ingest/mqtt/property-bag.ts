@@ -39,6 +39,7 @@ export interface ParsedBag {
 }
 
 function decode(text: string, bag: string): string {
+  if (!text.includes('%')) return text; // the common case: nothing to decode, skip the costly call
   try {
     return decodeURIComponent(text);
   } catch {
