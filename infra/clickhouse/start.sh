@@ -30,7 +30,8 @@ sed -e "s#@RUN@#$RUN#g" -e "s#@INFRA@#$INFRA_DIR#g" -e "s#@HTTP_PORT@#$HTTP_PORT
 
 log "clickhouse: starting $(dpkg-query -W -f='${Version}' clickhouse-server 2>/dev/null || echo '(version unknown)') on 127.0.0.1:$HTTP_PORT (logs in $RUN/logs)"
 # Run from the run dir: 18.16 writes status and preprocessed config files next to where it starts.
-(cd "$RUN" && nohup clickhouse-server --config-file="$RUN/config.xml" > "$RUN/logs/stdout.log" 2>&1 < /dev/null & echo $! > "$PIDFILE")
+# `;` not `&&`: with `cd && nohup … &` bash backgrounds a subshell and $! would be its pid, not the server's.
+(cd "$RUN"; nohup clickhouse-server --config-file="$RUN/config.xml" > "$RUN/logs/stdout.log" 2>&1 < /dev/null & echo $! > "$PIDFILE")
 
 wait_ready clickhouse "$PIDFILE" "$RUN/logs/clickhouse-server.err.log" 90 clickhouse_answers || exit 1
 log "clickhouse ready: $URL"
