@@ -3,13 +3,12 @@
  * accepts. `node --import tsx core/config/generate-docs.ts` rewrites the file; `--check` exits 1 when it is stale.
  * load-config.test.ts fails on a stale committed file, as fastify's docs/codes sync test does for errors.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema } from './schema.ts';
 import { CONFIG_FILE_ENV, RESERVED_ENV_PREFIXES, SETTINGS, describeType } from './settings.ts';
+import { runDocGenerator, writeGeneratedDoc } from '../docs/generated-doc.ts';
 
 export const CONFIG_DOC_PATH = join(import.meta.dirname, '..', '..', 'docs', 'configuration.md');
 
@@ -82,25 +81,7 @@ export function renderConfigurationDoc(): string {
 
 /** Writes the doc (or, with check, only compares); returns whether the file on disk was already current. */
 export function writeConfigurationDoc(options: { check?: boolean; path?: string } = {}): boolean {
-  const path = options.path ?? CONFIG_DOC_PATH;
-  const wanted = renderConfigurationDoc();
-  let current: string | undefined;
-  try {
-    current = readFileSync(path, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current === wanted) return true;
-  if (!options.check) writeFileSync(path, wanted);
-  return false;
+  return writeGeneratedDoc(options.path ?? CONFIG_DOC_PATH, renderConfigurationDoc(), options);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const check = process.argv.includes('--check');
-  const current = writeConfigurationDoc({ check });
-  if (check && !current) {
-    process.stderr.write(`${CONFIG_DOC_PATH} is stale; run: node --import tsx core/config/generate-docs.ts\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`${CONFIG_DOC_PATH} ${current ? 'is up to date' : 'written'}\n`);
-}
+runDocGenerator(import.meta.url, CONFIG_DOC_PATH, writeConfigurationDoc);

@@ -3,10 +3,9 @@
  * `node --import tsx core/errors/generate-docs.ts` rewrites the file; `--check` exits 1 when it is stale.
  * codes.test.ts fails when the committed file and the codes drift apart (fastify's docs/codes sync test).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ERROR_CODES, type ErrorCode, type ErrorCodeSpec } from './codes.ts';
+import { runDocGenerator, writeGeneratedDoc } from '../docs/generated-doc.ts';
 
 export const ERRORS_DOC_PATH = join(import.meta.dirname, '..', '..', 'docs', 'errors.md');
 
@@ -60,25 +59,7 @@ export function renderErrorsDoc(): string {
 
 /** Writes the doc (or, with check, only compares); returns whether the file on disk was already current. */
 export function writeErrorsDoc(options: { check?: boolean; path?: string } = {}): boolean {
-  const path = options.path ?? ERRORS_DOC_PATH;
-  const wanted = renderErrorsDoc();
-  let current: string | undefined;
-  try {
-    current = readFileSync(path, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current === wanted) return true;
-  if (!options.check) writeFileSync(path, wanted);
-  return false;
+  return writeGeneratedDoc(options.path ?? ERRORS_DOC_PATH, renderErrorsDoc(), options);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const check = process.argv.includes('--check');
-  const current = writeErrorsDoc({ check });
-  if (check && !current) {
-    process.stderr.write(`${ERRORS_DOC_PATH} is stale; run: node --import tsx core/errors/generate-docs.ts\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`${ERRORS_DOC_PATH} ${current ? 'is up to date' : 'written'}\n`);
-}
+runDocGenerator(import.meta.url, ERRORS_DOC_PATH, writeErrorsDoc);

@@ -1,7 +1,8 @@
 import type { LogRecord, ProduceRecord } from '../log/types.ts';
 import { TOPICS } from '../log/topics.ts';
 import type { TributaryError } from '../errors/index.ts';
-import type { AvroSerde, ForwardedRecord } from '../serde/index.ts';
+import type { AvroSerde } from '../serde/index.ts';
+import { forwardedRecord } from './forwarded.ts';
 
 /** The topic every failed record ends up in (DESIGN.md §5). */
 export const DEAD_LETTER_TOPIC = TOPICS.deadLetter;
@@ -18,21 +19,13 @@ export const DLQ_HEADERS = {
 
 /** Builds the dead-letter record for `record`, which failed in `stage` (e.g. `processor:enrich`). */
 export async function deadLetterRecord(serde: AvroSerde, record: LogRecord, error: TributaryError, stage: string, attempts = 1): Promise<ProduceRecord> {
-  const forwarded: ForwardedRecord = {
-    sourceTopic: record.topic,
-    sourcePartition: record.partition,
-    sourceOffset: record.offset,
-    sourceTimestamp: record.timestamp,
-    key: record.key,
-    value: record.value,
-    headers: record.headers,
+  const forwarded = forwardedRecord(record, {
     errorCode: error.code,
     // Bounded: a stack-sized message must not make the dead-letter record itself too large.
     errorMessage: error.message.slice(0, 4096),
     failedBy: stage,
     attempts,
-    forwardedTime: Date.now(),
-  };
+  });
   return {
     key: record.key,
     value: await serde.encode(DEAD_LETTER_TOPIC, forwarded),

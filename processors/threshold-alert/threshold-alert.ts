@@ -7,7 +7,8 @@
 import { Type } from '@sinclair/typebox';
 import { TributaryError } from '../../core/errors/index.ts';
 import { TOPICS, routeTopic } from '../../core/log/topics.ts';
-import type { DeviceMessage, ForwardedRecord } from '../../core/serde/index.ts';
+import type { DeviceMessage } from '../../core/serde/index.ts';
+import { forwardedRecord } from '../../core/runtime/forwarded.ts';
 import { defineProcessor } from '../runtime/define-processor.ts';
 
 const ConfigSchema = Type.Object(
@@ -41,18 +42,7 @@ export const thresholdAlert = defineProcessor({
         }
         const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[config.field] : undefined;
         if (typeof value !== 'number' || !(value > config.above)) return [];
-        const forwarded: ForwardedRecord = {
-          sourceTopic: record.topic,
-          sourcePartition: record.partition,
-          sourceOffset: record.offset,
-          sourceTimestamp: record.timestamp,
-          key: record.key,
-          value: record.value,
-          headers: record.headers,
-          route: 'threshold-alert',
-          endpoint: config.endpoint,
-          forwardedTime: Date.now(),
-        };
+        const forwarded = forwardedRecord(record, { route: 'threshold-alert', endpoint: config.endpoint });
         return [{ topic: output, key: record.key, value: await serde.encode(output, forwarded) }];
       },
     };
