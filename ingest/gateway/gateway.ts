@@ -24,6 +24,7 @@ import { CredentialCache, type CredentialSource } from './credential-cache.ts';
 import { buildDeviceMessage, messageSize, type InboundMessage } from './envelope.ts';
 import { StoreSessionStore, type SessionStore } from './session-store.ts';
 import { KeyedThrottle } from './throttle.ts';
+import { LifecycleListener } from './lifecycle-listener.ts';
 import { DEFAULT_LIMITS, identityKey, type ConnectRequest, type DeviceIdentity, type GatewayLimits, type GatewayTopics } from './types.ts';
 import type { SharedAccessPolicy } from '../../core/auth/policies.ts';
 import type { RegistryChange } from '../../core/registry/index.ts';
@@ -65,6 +66,7 @@ export class Gateway {
   private readonly messageThrottle: KeyedThrottle;
   private readonly connectThrottle: KeyedThrottle;
   private readonly unsubscribe: () => void;
+  private readonly lifecycle: LifecycleListener;
   /** Publishes of the whole node awaiting the log, and who waits for that number to drop. */
   private inflight = 0;
   private drainWaiters: Array<() => void> = [];
@@ -73,7 +75,7 @@ export class Gateway {
     this.nodeId = o.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.topics = {
-      deviceMessages: TOPICS.deviceMessages, deviceConnections: TOPICS.deviceConnections, cloudCommands: TOPICS.cloudCommands,
+      deviceMessages: TOPICS.deviceMessages, deviceConnections: TOPICS.deviceConnections, deviceLifecycle: TOPICS.deviceLifecycle, cloudCommands: TOPICS.cloudCommands,
       twinUpdates: TOPICS.twinUpdates, deviceReplies: TOPICS.deviceReplies, ...o.topics,
     };
     this.logger = o.logger ?? componentLogger('ingest-gateway', { node: this.nodeId });
@@ -91,11 +93,13 @@ export class Gateway {
     this.messageThrottle = new KeyedThrottle(this.limits.deviceMessages, this.limits.hubMessages, this.limits.maxShapingDelayMs);
     this.connectThrottle = new KeyedThrottle(undefined, this.limits.hubConnections, this.limits.maxShapingDelayMs);
     this.unsubscribe = o.registry.onChange((change) => this.onRegistryChange(change));
+    this.lifecycle = new LifecycleListener({ nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.deviceLifecycle, logger: this.logger, onChange: (change) => this.onRegistryChange(change) });
   }
 
   async start(): Promise<void> {
     await this.connections.start();
     await this.commands.start();
+    await this.lifecycle.start();
   }
 
   /** Commands delivered to connections of this node since start. */
@@ -223,6 +227,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    await this.lifecycle.stop();
     await this.commands.close();
     await this.connections.close();
     await this.recorder.close();

@@ -94,6 +94,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
 export interface GatewayTopics {
   deviceMessages: string;
   deviceConnections: string;
+  deviceLifecycle: string;
   cloudCommands: string;
   twinUpdates: string;
   deviceReplies: string;

@@ -33,6 +33,7 @@ const suffix = uniqueName('ingest');
 const topics = {
   deviceMessages: `iot.device.messages.${suffix}`,
   deviceConnections: `iot.device.connections.${suffix}`,
+  deviceLifecycle: `iot.device.lifecycle.${suffix}`,
   cloudCommands: `iot.cloud.commands.${suffix}`,
   twinUpdates: `iot.twin.updates.${suffix}`,
   deviceReplies: `iot.device.replies.${suffix}`,

@@ -9,6 +9,8 @@ import device from 'azure-iot-device';
 import deviceMqtt from 'azure-iot-device-mqtt';
 import type { MqttClient } from 'mqtt';
 import type { DeviceJson } from '../../core/registry/index.ts';
+import { TOPICS } from '../../core/log/topics.ts';
+import type { DeviceLifecycleEvent } from '../../core/serde/records.ts';
 import { eventually, uniqueName } from '../../test/support/services.ts';
 import { openIngestFixture, type IngestFixture } from '../testing/ingest-fixture.ts';
 import { closedByServer, deviceToken, rawConnect, rawTlsSocket } from '../testing/raw-client.ts';
@@ -79,6 +81,16 @@ describe('connect refusals', () => {
     const { client, identity } = await rawDevice();
     const closed = closedByServer(client);
     await fx.registry.putDevice(identity.deviceId, { deviceId: identity.deviceId, status: 'disabled' }, '*');
+    await closed;
+    await stillServing();
+  });
+
+  test('a device disabled by another process (a lifecycle event on the log) is closed too', async () => {
+    const { client, identity } = await rawDevice();
+    const closed = closedByServer(client);
+    // What another node's registry publishes after its transaction; this process's registry never hears of it.
+    const event: DeviceLifecycleEvent = { opType: 'updateDeviceIdentity', deviceId: identity.deviceId, status: 'disabled', operationTime: Date.now() };
+    await fx.platform.log.produce(TOPICS.deviceLifecycle, [{ key: identity.deviceId, value: await fx.platform.serde.encode(TOPICS.deviceLifecycle, event) }]);
     await closed;
     await stillServing();
   });
