@@ -44,7 +44,9 @@ export const OPENAPI_PATH = '/openapi.json';
 export async function buildServiceApi(options: ServiceApiOptions): Promise<FastifyInstance> {
   const logger = options.logger ?? componentLogger('service-api');
   const app = Fastify({
-    ...(options.tls ? { https: { cert: options.tls.certPem, key: options.tls.keyPem } } : {}),
+    // requestCert: X.509 devices over MQTT/WebSockets share this port and present their certificate in the handshake;
+    // it is checked by the ingest gateway, not by TLS (rejectUnauthorized false), and service clients simply send none.
+    ...(options.tls ? { https: { cert: options.tls.certPem, key: options.tls.keyPem, requestCert: true, rejectUnauthorized: false } } : {}),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // The SDK's Request-Id header becomes fastify's request id, so logs and error bodies carry the caller's id.
     requestIdHeader: 'request-id',

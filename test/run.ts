@@ -36,7 +36,7 @@ function findTests(dir: string, out: string[] = []): string[] {
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
-const isIntegration = (file: string) => file.endsWith('.int.test.ts') || file.startsWith('test/');
+const isIntegration = (file: string) => file.endsWith('.int.test.ts') || file.endsWith('.e2e.test.ts') || file.startsWith('test/');
 
 let files = SOURCE_DIRS.flatMap((d) => findTests(join(root, d))).sort();
 if (unitOnly) files = files.filter((f) => !isIntegration(f));

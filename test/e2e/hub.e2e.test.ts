@@ -9,6 +9,8 @@ import iothub from 'azure-iothub';
 import device from 'azure-iot-device';
 import deviceMqtt from 'azure-iot-device-mqtt';
 import { TOPICS } from '../../core/log/topics.ts';
+import { certificateThumbprint } from '../../core/auth/index.ts';
+import { createSelfSignedCertificate } from '../../core/tls/index.ts';
 import type { DeviceMessage } from '../../core/serde/index.ts';
 import { eventually, uniqueName } from '../support/services.ts';
 import { startTestHub, type TestHub } from '../support/test-hub.ts';
@@ -61,4 +63,35 @@ test('a device registered through the service SDK sends telemetry that lands in 
   assert.equal(ready.status, 200);
   const metrics = await (await fetch(`http://127.0.0.1:${hub.opsPort}/metrics`)).text();
   assert.match(metrics, /^tributary_process_resident_memory_bytes/m);
+});
+
+test('an X.509 device over MQTT/WebSockets on port 443, next to the service API', async () => {
+  const { hub } = testHub;
+  const deviceId = uniqueName('hub-x509');
+  const cert = await createSelfSignedCertificate({ commonName: deviceId });
+  const registry = iothub.Registry.fromConnectionString(hub.serviceConnectionString);
+  await registry.create({ deviceId, authentication: { x509Thumbprint: { primaryThumbprint: certificateThumbprint(cert.certPem) } } });
+
+  const client = device.Client.fromConnectionString(`HostName=localhost;DeviceId=${deviceId};x509=true`, deviceMqtt.MqttWs);
+  client.setOptions({ cert: cert.certPem, key: cert.keyPem });
+  await client.open();
+  try {
+    const message = new device.Message('{"ws":true}');
+    message.messageId = `${deviceId}-ws`;
+    await client.sendEvent(message);
+  } finally {
+    await client.close();
+  }
+  const received = await eventually('the WebSocket message in iot.device.messages', async () => {
+    const records: DeviceMessage[] = [];
+    const consumer = hub.platform.log.consumer({ groupId: uniqueName('reader'), topics: [TOPICS.deviceMessages], fromBeginning: true });
+    await consumer.start(async (batch) => {
+      for (const r of batch.records) records.push(await hub.platform.serde.decode<DeviceMessage>(r.value!, TOPICS.deviceMessages));
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await consumer.stop();
+    return records.find((m) => m.messageId === `${deviceId}-ws`);
+  }, 30_000);
+  assert.equal(received.protocol, 'MqttWs');
+  assert.match(received.connectionAuthMethod ?? '', /"type":"x509Certificate","issuer":"self"/);
 });
