@@ -14,6 +14,7 @@ import { DeviceRegistry } from '../core/registry/index.ts';
 import { ensureHubTlsIdentity, type TlsIdentity } from '../core/tls/index.ts';
 import { startOpsServer, type OpsServer } from '../service/ops-server.ts';
 import { buildServiceApi } from '../service/server.ts';
+import { RouteStore } from '../processors/router/routes.ts';
 import { startIngest, type RunningIngest } from '../ingest/index.ts';
 import type { Server as HttpsServer } from 'node:https';
 import { CONNECTION_STRING_FILE } from './service-client.ts';
@@ -51,7 +52,8 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
 
     const tls = options.tls ?? (await ensureHubTlsIdentity({ dataDir: platform.dataDir, hostNames: config.hostNames, ...tlsFiles(config) }));
     const certificates = new CaCertificateStore(platform.store);
-    const api = await buildServiceApi({ registry, certificates, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
+    const routes = new RouteStore(platform.store);
+    const api = await buildServiceApi({ registry, certificates, routes, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
     closers.push(() => api.close());
     await api.listen({ port: config.ports.https, host: options.listenHost ?? '0.0.0.0' });
     const httpsPort = (api.server.address() as { port: number }).port;

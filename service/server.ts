@@ -14,11 +14,15 @@ import { sendError, toServiceError } from './error-body.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { moduleRoutes } from './routes/modules.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { routingRoutes } from './routes/routing.ts';
+import type { RouteStore } from '../processors/router/routes.ts';
 
 export interface ServiceApiOptions {
   registry: DeviceRegistry;
   /** CA certificates for X.509 CA-signed devices (`/certificates`). */
   certificates: CaCertificateStore;
+  /** Message routing (`/routes`, `/fallbackRoute`, `/endpoints`); omitted where no router runs. */
+  routes?: RouteStore;
   /** Host names the hub answers to; a service token's `sr` must name one of them (the SDK uses HostName as-is). */
   hostNames: readonly string[];
   /** Serve HTTPS with this certificate (the SDK only speaks HTTPS); omitted for inject() tests and TLS offload. */
@@ -80,6 +84,7 @@ export async function buildServiceApi(options: ServiceApiOptions): Promise<Fasti
   await app.register(deviceRoutes, { registry: options.registry });
   await app.register(moduleRoutes, { registry: options.registry });
   await app.register(certificateRoutes, { certificates: options.certificates });
+  if (options.routes) await app.register(routingRoutes, { routes: options.routes });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   GatewayTimeout: { status: 504, iotHubCode: 504101, retriable: true, description: 'The device did not answer a direct method within its timeout.' },
 
   // ---- Tributary's own codes (no IoT Hub equivalent) -----------------------------------------------------------
+  RouteNotFound: { status: 404, retriable: false, description: 'No route (or routing endpoint) with this name exists.' },
   CertificateNotFound: { status: 404, retriable: false, description: 'No CA certificate with this name is registered.' },
   ConfigInvalid: { status: 500, retriable: false, description: 'Start-up configuration is invalid; the message names the setting and what is wrong with it.' },
   LogUnavailable: { status: 503, retriable: true, description: 'The Kafka log (or the embedded log) cannot be reached or refused a write.' },
