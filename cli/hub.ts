@@ -15,6 +15,10 @@ import { ensureHubTlsIdentity, type TlsIdentity } from '../core/tls/index.ts';
 import { startOpsServer, type OpsServer } from '../service/ops-server.ts';
 import { buildServiceApi } from '../service/server.ts';
 import { RouteStore } from '../processors/router/routes.ts';
+import { createRouter } from '../processors/router/router.ts';
+import { enrichProcessor } from '../processors/enrich/enrich.ts';
+import { runProcessor } from '../processors/runtime/run-processor.ts';
+import { hostname } from 'node:os';
 import { startIngest, type RunningIngest } from '../ingest/index.ts';
 import type { Server as HttpsServer } from 'node:https';
 import { CONNECTION_STRING_FILE } from './service-client.ts';
@@ -63,6 +67,16 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
       ? await startIngest({ config, platform, registry, caStore: certificates, tls, httpsServer: api.server as HttpsServer })
       : undefined;
     if (ingest) closers.push(() => ingest.close());
+
+    // The middle of the pipeline: enrich (identity and twin lookups, enrichments) then the router (routes → endpoint
+    // topics, fallback → events). Consumer groups are shared by every process running the role.
+    if (config.roles.includes('processors')) {
+      const { log, serde, store } = platform;
+      const enrich = await runProcessor(enrichProcessor({ store, registry, log, instanceId: `${hostname()}-${process.pid}` }), { log, serde, config: { hubName: config.hubName } });
+      closers.push(() => enrich.stop());
+      const router = await runProcessor(createRouter({ routes, log }), { log, serde, config: {} });
+      closers.push(() => router.stop());
+    }
 
     collectProcessMetrics();
     const ops: OpsServer = await startOpsServer({

@@ -56,6 +56,17 @@ program
 
 registerIdentityCommands(program);
 
+program
+  .command('processor')
+  .description('work on processors')
+  .command('new <name>')
+  .description('scaffold processors/<name>/ with a processor and its test (see docs/processors.md)')
+  .action(async (name: string) => {
+    const { scaffoldProcessor } = await import('../processors/scaffold.ts');
+    const result = await scaffoldProcessor(name, root);
+    for (const file of result.files) console.log(`created ${file}`);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
