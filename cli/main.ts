@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { TributaryError } from '../core/errors/index.ts';
 import { BENCHMARKS } from './commands/benchmarks.ts';
 import { registerIdentityCommands } from './commands/identity.ts';
+import { registerRoutingCommands } from './commands/routing.ts';
 
 const root = join(import.meta.dirname, '..');
 const program = new Command('tributary').description('Self-hosted IoT hub with Azure IoT Hub protocols on Apache Kafka');
@@ -55,6 +56,7 @@ program
   });
 
 registerIdentityCommands(program);
+registerRoutingCommands(program);
 
 program
   .command('processor')

@@ -64,3 +64,16 @@ test('a CA certificate becomes verified only with proof of possession of its key
   assert.equal(verified.properties.isVerified, true);
   assert.deepEqual(await testHub.hub.certificates.verifiedCaPems().then((pems) => pems.length >= 1), true);
 });
+
+test('routes, endpoints and the fallback route from the command line', async () => {
+  const endpoint = uniqueName('cli_ep').replaceAll('-', '_');
+  assert.match(await cli('endpoint', 'set', endpoint, '--type', 'kafka'), /"type": "kafka"/);
+  await cli('route', 'set', 'cli-hot', '--endpoint', endpoint, '--condition', '$body.temperature > 30');
+  assert.match(await cli('route', 'list'), new RegExp(`^cli-hot\\tDeviceMessages\\tenabled\\t${endpoint}\\t\\$body.temperature > 30$`, 'm'));
+  await assert.rejects(cli('route', 'set', 'cli-bad', '--endpoint', endpoint, '--condition', 'LENGTH('), /ArgumentInvalid/);
+  assert.equal(JSON.parse(await cli('fallback', '--disable')).isEnabled, false);
+  assert.equal(JSON.parse(await cli('fallback', '--enable')).isEnabled, true);
+  await cli('route', 'delete', 'cli-hot');
+  await cli('endpoint', 'delete', endpoint);
+  assert.doesNotMatch(await cli('route', 'list'), /cli-hot/);
+});
