@@ -7,4 +7,5 @@ export const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   log: () => import('../../core/log/log.bench.ts'),
   ingest: () => import('../../load-tests/ingest.bench.ts'),
   connections: () => import('../../load-tests/connections.bench.ts'),
+  processors: () => import('../../processors/processors.bench.ts'),
 };
