@@ -21,6 +21,21 @@ before(async () => {
 });
 after(() => testHub?.close());
 
+/** Reads iot.device.messages from the start (a throwaway group) until a message matching `match` is there. */
+function findMessage(match: (m: DeviceMessage) => boolean): Promise<DeviceMessage> {
+  const { log, serde } = testHub.hub.platform;
+  return eventually('the message in iot.device.messages', async () => {
+    const records: DeviceMessage[] = [];
+    const consumer = log.consumer({ groupId: uniqueName('reader'), topics: [TOPICS.deviceMessages], fromBeginning: true });
+    await consumer.start(async (batch) => {
+      for (const r of batch.records) records.push(await serde.decode<DeviceMessage>(r.value!, TOPICS.deviceMessages));
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await consumer.stop();
+    return records.find(match);
+  }, 30_000);
+}
+
 test('a device registered through the service SDK sends telemetry that lands in the log', async () => {
   const { hub } = testHub;
   const deviceId = uniqueName('hub-dev');
@@ -43,16 +58,7 @@ test('a device registered through the service SDK sends telemetry that lands in 
     await client.close();
   }
 
-  const received = await eventually('the message in iot.device.messages', async () => {
-    const records: DeviceMessage[] = [];
-    const consumer = hub.platform.log.consumer({ groupId: uniqueName('reader'), topics: [TOPICS.deviceMessages], fromBeginning: true });
-    await consumer.start(async (batch) => {
-      for (const r of batch.records) records.push(await hub.platform.serde.decode<DeviceMessage>(r.value!, TOPICS.deviceMessages));
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    await consumer.stop();
-    return records.find((m) => m.connectionDeviceId === deviceId);
-  }, 30_000);
+  const received = await findMessage((m) => m.connectionDeviceId === deviceId);
   assert.equal(received.messageId, `${deviceId}-1`);
   assert.equal(received.contentType, 'application/json');
   assert.equal(received.properties?.site, 'plant 7');
@@ -82,16 +88,7 @@ test('an X.509 device over MQTT/WebSockets on port 443, next to the service API'
   } finally {
     await client.close();
   }
-  const received = await eventually('the WebSocket message in iot.device.messages', async () => {
-    const records: DeviceMessage[] = [];
-    const consumer = hub.platform.log.consumer({ groupId: uniqueName('reader'), topics: [TOPICS.deviceMessages], fromBeginning: true });
-    await consumer.start(async (batch) => {
-      for (const r of batch.records) records.push(await hub.platform.serde.decode<DeviceMessage>(r.value!, TOPICS.deviceMessages));
-    });
-    await new Promise((r) => setTimeout(r, 500));
-    await consumer.stop();
-    return records.find((m) => m.messageId === `${deviceId}-ws`);
-  }, 30_000);
+  const received = await findMessage((m) => m.messageId === `${deviceId}-ws`);
   assert.equal(received.protocol, 'MqttWs');
   assert.match(received.connectionAuthMethod ?? '', /"type":"x509Certificate","issuer":"self"/);
 });
