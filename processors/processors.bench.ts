@@ -30,6 +30,7 @@ import { createRouter } from './router/router.ts';
 import { RouteStore } from './router/routes.ts';
 import { defineProcessor, type ProcessorDefinition } from './runtime/define-processor.ts';
 import { runProcessor } from './runtime/run-processor.ts';
+import { formatTable } from '../load-tests/table.ts';
 
 interface Figure {
   label: string;
@@ -110,11 +111,7 @@ async function phase(log: KafkaLog, label: string, definition: ProcessorDefiniti
 function printTable(figures: Figure[]): void {
   const rows = figures.map((f) => [f.label, f.records.toLocaleString(), f.seconds.toFixed(2), Math.round(f.records / f.seconds).toLocaleString(), f.lag.toLocaleString(), f.outputs.toLocaleString()]);
   const header = ['phase (one process each)', 'records', 'seconds', 'records/s', 'lag at end', 'records out'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) console.log(line(r));
+  console.log(formatTable(header, rows, [0]));
 }
 
 export async function run(argv: string[]): Promise<void> {

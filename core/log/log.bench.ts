@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { CompressionTypes, Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafkajs';
 import { KafkaLog } from './kafka/kafka-log.ts';
 import type { Log } from './types.ts';
+import { formatTable } from '../../load-tests/table.ts';
 
 interface Workload {
   records: number;
@@ -213,11 +214,7 @@ function printTable(figures: Figure[]): void {
     f.note ?? '',
   ]);
   const header = ['phase', 'records', 'seconds', 'records/s', 'MB/s', 'peak RSS MB', 'note'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) console.log(line(r));
+  console.log(formatTable(header, rows, [0, 6]));
 }
 
 export async function run(argv: string[]): Promise<void> {

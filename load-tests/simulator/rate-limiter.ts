@@ -2,6 +2,8 @@
  * Token bucket bounding the connect rate: a connection storm is a test of its own, and an unbounded one would make
  * the throughput figure measure TLS handshakes. The clock is injected so the arithmetic is tested without timers.
  */
+import { sleep } from '../../core/runtime/backoff.ts';
+
 export type Clock = () => number;
 
 export class TokenBucket {
@@ -51,15 +53,5 @@ export class TokenBucket {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** Re-exported for the workers: one sleep for the whole code base. */
+export { sleep };
