@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from '../../core/logging/logger.ts';
 import type { AvroSerde } from '../../core/serde/index.ts';
-import type { LogRecord } from '../../core/log/types.ts';
+import type { Log, LogRecord } from '../../core/log/types.ts';
 import { TributaryError, type ErrorCode } from '../../core/errors/index.ts';
 
 /** One partition's records, in offset order, handed to a sink in one call. */
@@ -28,7 +28,23 @@ export interface ConnectorDefinition<S extends TSchema = TSchema> {
   name: string;
   description: string;
   configSchema: S;
-  create(config: Static<S>, deps: { logger: Logger; serde: AvroSerde }): SinkConnector | Promise<SinkConnector>;
+  /** `deps.log` is the hub's Log (for sinks that write back to it, e.g. the kafka connector on the same cluster). */
+  create(config: Static<S>, deps: { logger: Logger; serde: AvroSerde; log: Log }): SinkConnector | Promise<SinkConnector>;
+  /**
+   * Optional batch limits this sink wants by default (ClickHouse: large and slow; webhook: small and quick). The
+   * runtime's options override them; see BatchLimits in run-connector.ts for the defaults.
+   */
+  batching?: Partial<BatchLimits> | ((config: Static<S>) => Partial<BatchLimits>);
+}
+
+/** How the runtime accumulates records of one partition before one writeBatch call (whichever limit is hit first). */
+export interface BatchLimits {
+  /** Records per writeBatch at most. */
+  maxBatchRecords: number;
+  /** Bytes (keys + values) per writeBatch at most; a single larger record still goes alone. */
+  maxBatchBytes: number;
+  /** How long the first buffered record may wait for more before the batch is written anyway (0: write what came). */
+  maxBatchWaitMs: number;
 }
 
 export function defineConnector<S extends TSchema>(definition: ConnectorDefinition<S>): ConnectorDefinition<S> {
