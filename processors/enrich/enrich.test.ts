@@ -250,3 +250,28 @@ test('an unknown $ expression in an enrichment fails start-up naming it', async 
     { code: 'ConfigInvalid', message: /enrichments\[0\].*\$twin\.version/ },
   );
 });
+
+test('outputTopic sends enriched messages to another topic, with the enriched message schema', async () => {
+  const id = uniqueName('out');
+  const output = uniqueName('enriched-custom');
+  await platform.log.createTopics([{ name: output, partitions: 1 }]);
+  await registry.putDevice(id, { deviceId: id });
+  const defaultBefore = (await platform.log.endOffsets(TOPICS.deviceMessagesEnriched)).reduce((n, p) => n + p.offset, 0);
+  const groupId = uniqueName('g');
+  const running = await runProcessor(enrichProcessor({ store }), {
+    log: platform.log, serde: platform.serde, groupId, config: { hubName: 'h', outputTopic: output, enrichments: [{ name: 'site', value: 'plant-9' }] },
+  });
+  try {
+    const messageId = await send(id);
+    const [record] = await recordsOf(output, id, 1);
+    const enriched = await platform.serde.decode<EnrichedDeviceMessage>(record!.value!, output);
+    assert.equal(enriched.messageId, messageId);
+    assert.deepEqual(enriched.enrichments, { site: 'plant-9' });
+    const inputEnd = (await platform.log.endOffsets(TOPICS.deviceMessages)).reduce((n, p) => n + p.offset, 0);
+    await eventually('input committed', async () => ((await platform.log.committedOffsets(groupId, TOPICS.deviceMessages)).reduce((n, c) => n + c.offset, 0) === inputEnd ? true : undefined));
+  } finally {
+    await running.stop();
+  }
+  const defaultAfter = (await platform.log.endOffsets(TOPICS.deviceMessagesEnriched)).reduce((n, p) => n + p.offset, 0);
+  assert.equal(defaultAfter, defaultBefore, 'nothing went to iot.device.messages.enriched');
+});

@@ -2,7 +2,7 @@
  * enrich (DESIGN.md §2): reads D2C messages, looks up the sender (identity status and twin, through a bounded LRU/TTL
  * cache that registry and twin events invalidate), drops traffic of unknown or disabled identities with a dead letter
  * that says why, and writes EnrichedDeviceMessage — the message, the hub's enrichments and the twin the router's
- * `$twin.*` queries read — to `iot.device.messages.enriched`, keyed by device id so per-device order survives.
+ * `$twin.*` queries read — to `iot.device.messages.enriched` (setting `outputTopic`), keyed by device id so per-device order survives.
  *
  * The processor needs the store (and optionally the registry and the log) besides its config, so it is built by a
  * factory: `runProcessor(enrichProcessor({ store, registry, log }), { log, serde, config: { hubName, enrichments } })`.
@@ -28,6 +28,10 @@ export const EnrichConfigSchema = Type.Object(
     cacheMaxEntries: Type.Integer({ minimum: 1, default: 100_000, description: 'Devices (and modules) kept in the lookup cache.' }),
     cacheTtlMs: Type.Integer({ minimum: 0, default: 60_000, description: 'How long a lookup is trusted without an invalidating event; bounds staleness when one is lost.' }),
     inputTopic: Type.String({ default: TOPICS.deviceMessages, description: 'Topic of DeviceMessage records.' }),
+    outputTopic: Type.String({
+      default: TOPICS.deviceMessagesEnriched,
+      description: 'Topic enriched messages are written to. Values always use the iot.device.messages.enriched-value schema (its id is in each record), whatever the topic is called.',
+    }),
     invalidationTopics: Type.Array(Type.String(), {
       default: [TOPICS.deviceLifecycle, TOPICS.twinChanges],
       description: 'Topics keyed by device id whose records invalidate the cache (read only when a log is given to the factory).',
@@ -102,7 +106,8 @@ export function enrichProcessor(deps: EnrichDependencies): ProcessorDefinition<t
           };
           const headers: Record<string, Buffer | string> = { ...ctx.headers };
           if (scopeHeader) headers[ENRICHMENT_ENDPOINTS_HEADER] = scopeHeader;
-          return [{ topic: TOPICS.deviceMessagesEnriched, key: record.key, value: await serde.encode(TOPICS.deviceMessagesEnriched, enriched), headers }];
+          // Encoded under the enriched message's subject: a custom output topic has no subject of its own in schemas/.
+          return [{ topic: config.outputTopic, key: record.key, value: await serde.encode(TOPICS.deviceMessagesEnriched, enriched), headers }];
         },
         async close() {
           unsubscribe?.();

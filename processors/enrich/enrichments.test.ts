@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyEnrichments, compileEnrichments } from './enrichments.ts';
+import { ENRICHMENT_ENDPOINTS_HEADER, applyEnrichments, compileEnrichments, enrichmentScopes, endpointScopeHeader, scopeEnrichments } from './enrichments.ts';
 
 const twin = { version: 3, tags: { a: { b: 'x' }, n: null, list: [1, 2] }, properties: { desired: { d: true, $version: 2 }, reported: { r: 1.5, $version: 4 } } };
 
@@ -29,4 +29,18 @@ test('unknown $ expressions, empty path segments and duplicate names are configu
     assert.throws(() => compileEnrichments([{ name: 'x', value }]), { code: 'ConfigInvalid' }, value);
   }
   assert.throws(() => compileEnrichments([{ name: 'x', value: 'a' }, { name: 'x', value: 'b' }]), { code: 'ConfigInvalid', message: /used twice/ });
+});
+
+test('the scope header round-trips; an endpoint keeps unscoped enrichments and those scoped to it', () => {
+  const header = endpointScopeHeader(compileEnrichments([{ name: 'all', value: 'a' }, { name: 'st', value: 's', endpointNames: ['storage', 'lake'] }, { name: 'q', value: 'q', endpointNames: ['queue'] }]));
+  const scopes = enrichmentScopes({ [ENRICHMENT_ENDPOINTS_HEADER]: Buffer.from(header!) });
+  assert.deepEqual(scopes, { st: ['storage', 'lake'], q: ['queue'] });
+  const values = { all: 'a', st: 's', q: 'q' };
+  assert.deepEqual(scopeEnrichments(values, scopes, 'lake'), { all: 'a', st: 's' });
+  assert.deepEqual(scopeEnrichments(values, scopes, 'queue'), { all: 'a', q: 'q' });
+  assert.deepEqual(scopeEnrichments(values, scopes, 'events'), { all: 'a' });
+  assert.deepEqual(scopeEnrichments(values, undefined, 'events'), values, 'no header: every enrichment');
+  assert.equal(endpointScopeHeader(compileEnrichments([{ name: 'all', value: 'a' }])), undefined);
+  assert.equal(enrichmentScopes({}), undefined);
+  assert.throws(() => enrichmentScopes({ [ENRICHMENT_ENDPOINTS_HEADER]: Buffer.from('{nope') }), { code: 'ArgumentInvalid' });
 });

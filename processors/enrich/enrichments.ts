@@ -101,10 +101,25 @@ export function endpointScopeHeader(enrichments: readonly CompiledEnrichment[]):
   return scoped.length === 0 ? undefined : JSON.stringify(Object.fromEntries(scoped.map((e) => [e.name, e.endpointNames])));
 }
 
+/** For the router: the scopes in an enriched record's header (enrichment name → endpoints), or undefined when none. */
+export function enrichmentScopes(headers: Headers): Record<string, string[]> | undefined {
+  const raw = headers[ENRICHMENT_ENDPOINTS_HEADER];
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as Record<string, string[]>;
+  } catch (err) {
+    throw new TributaryError('ArgumentInvalid', `header ${ENRICHMENT_ENDPOINTS_HEADER} is not JSON; it is written by the enrich processor — check what else writes the topic`, { cause: err });
+  }
+}
+
+/** The enrichments a delivery to `endpoint` carries: unscoped ones, and scoped ones that name the endpoint. */
+export function scopeEnrichments(enrichments: Record<string, string> | undefined, scopes: Record<string, string[]> | undefined, endpoint: string): Record<string, string> {
+  if (!enrichments) return {};
+  if (!scopes) return { ...enrichments };
+  return Object.fromEntries(Object.entries(enrichments).filter(([name]) => scopes[name]?.includes(endpoint) ?? true));
+}
+
 /** For the router: the enrichments a delivery to `endpoint` carries, given the enriched record's headers. */
 export function enrichmentsForEndpoint(enrichments: Record<string, string> | undefined, headers: Headers, endpoint: string): Record<string, string> {
-  const raw = headers[ENRICHMENT_ENDPOINTS_HEADER];
-  if (!enrichments || !raw) return { ...enrichments };
-  const scopes = JSON.parse(raw.toString('utf8')) as Record<string, string[]>;
-  return Object.fromEntries(Object.entries(enrichments).filter(([name]) => scopes[name]?.includes(endpoint) ?? true));
+  return scopeEnrichments(enrichments, enrichmentScopes(headers), endpoint);
 }

@@ -2,12 +2,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOPICS } from '../../core/log/topics.ts';
 import type { LogRecord } from '../../core/log/types.ts';
+import { componentLogger } from '../../core/logging/logger.ts';
 import { metricsRegistry } from '../../core/metrics/registry.ts';
 import { DLQ_HEADERS } from '../../core/runtime/dead-letter.ts';
 import type { EnrichedDeviceMessage, ForwardedRecord, TwinChange } from '../../core/serde/index.ts';
 import { PgliteStore, migrate } from '../../core/store/index.ts';
 import { openEmbeddedPlatform, type EmbeddedPlatform } from '../../test/support/embedded-platform.ts';
 import { eventually } from '../../test/support/services.ts';
+import { ENRICHMENT_ENDPOINTS_HEADER } from '../enrich/enrichments.ts';
 import { runProcessor } from '../runtime/run-processor.ts';
 import { createRouter } from './router.ts';
 import { RouteStore } from './routes.ts';
@@ -154,4 +156,70 @@ test('a route added while the router runs takes effect without a restart', async
   }
   assert.equal(await total('iot.route.events'), eventsBefore + 1, 'the matched message did not also go to the fallback');
   assert.equal(await total('iot.route.late'), 1);
+});
+
+test('a delivery carries only the enrichments scoped to its endpoint; the scope header is not forwarded', async () => {
+  for (const name of ['sa', 'sb', 'sc']) await routes.putEndpoint({ name, type: 'kafka' });
+  await platform.log.createTopics([{ name: 'scoped-input', partitions: 1 }, ...['sa', 'sb', 'sc'].map((e) => ({ name: `iot.route.${e}`, partitions: 1 }))]);
+  await routes.putRoute({ name: 'scoped', source: 'DeviceMessages', condition: "level = 'scoped'", endpointNames: ['sa', 'sb', 'sc'] });
+  const original = message('e1', '{}', { properties: { level: 'scoped' }, enrichments: { building: '43', site: 'plant-7', tier: 'gold' } });
+  const value = await platform.serde.encode(TOPICS.deviceMessagesEnriched, original);
+  const scope = JSON.stringify({ building: ['sa'], tier: ['sa', 'sb'] });
+  await platform.log.produce('scoped-input', [{ key: 'e1', value, headers: { [ENRICHMENT_ENDPOINTS_HEADER]: scope, 'x-kept': 'yes' } }]);
+
+  const running = await runProcessor(createRouter({ routes }), {
+    log: platform.log, serde: platform.serde, groupId: 'router-scoped',
+    config: { sources: ['DeviceMessages'], topics: { DeviceMessages: 'scoped-input' }, reloadIntervalMs: 0 },
+  });
+  try {
+    const delivered = async (endpoint: string) => {
+      const [record] = await platform.readTopic(`iot.route.${endpoint}`, 1);
+      const forwarded = await platform.serde.decode<ForwardedRecord>(record!.value!);
+      return { forwarded, message: await platform.serde.decode<EnrichedDeviceMessage>(forwarded.value!) };
+    };
+    const sa = await delivered('sa');
+    const sb = await delivered('sb');
+    const sc = await delivered('sc');
+    assert.deepEqual(sa.message.enrichments, { building: '43', site: 'plant-7', tier: 'gold' });
+    assert.ok(sa.forwarded.value!.equals(value), 'an endpoint that keeps every enrichment gets the original bytes');
+    assert.deepEqual(sb.message.enrichments, { site: 'plant-7', tier: 'gold' });
+    assert.deepEqual(sc.message.enrichments, { site: 'plant-7' });
+    for (const d of [sa, sb, sc]) {
+      assert.equal(d.forwarded.headers?.[ENRICHMENT_ENDPOINTS_HEADER], undefined, 'the scope header is applied, not forwarded');
+      assert.equal(d.forwarded.headers?.['x-kept']?.toString(), 'yes');
+      assert.deepEqual({ ...d.message, enrichments: undefined }, { ...sa.message, enrichments: undefined }, 'only the enrichments differ');
+    }
+    assert.equal(sb.message.body.toString(), '{}');
+  } finally {
+    await running.stop();
+    await routes.deleteRoute('scoped');
+  }
+});
+
+test('route metrics are counted when the batch is committed, once even when the batch was processed twice', async () => {
+  await routes.putRoute({ name: 'counted-once', source: 'DeviceMessages', condition: "level = 'count-me'", endpointNames: ['hot'] });
+  try {
+    const router = await createRouter({ routes }).create(
+      { topics: { DeviceMessages: 'count-input', TwinChangeEvents: 'x', DeviceLifecycleEvents: 'y', DeviceConnectionStateEvents: 'z' }, sources: ['DeviceMessages'], reloadIntervalMs: 0, endpointPartitions: 1, evaluator: 'compiled' },
+      { serde: platform.serde, logger: componentLogger('router-test') },
+    );
+    const records: LogRecord[] = await Promise.all([0, 1, 2].map(async (offset) => ({
+      topic: 'count-input', partition: 0, offset, key: Buffer.from('c1'), headers: {}, timestamp: 0,
+      value: await platform.serde.encode(TOPICS.deviceMessagesEnriched, message('c1', '{}', { properties: { level: offset < 2 ? 'count-me' : 'other' } })),
+    })));
+    const ctx = { logger: componentLogger('router-test'), headers: {} };
+    const fallbackBefore = await metric('tributary_router_route_matched_total', { route: '$fallback' });
+    for (const r of records) await router.process(r, ctx); // first attempt: the batch fails later and is replayed
+    for (const r of records) await router.process(r, ctx); // the replay
+    assert.equal(await metric('tributary_router_route_matched_total', { route: 'counted-once' }), 0, 'nothing counted before the commit');
+    router.onCommitted!({ topic: 'count-input', partition: 0, nextOffset: 2 });
+    assert.equal(await metric('tributary_router_route_matched_total', { route: 'counted-once' }), 2);
+    assert.equal(await metric('tributary_router_route_delivered_total', { route: 'counted-once', endpoint: 'hot' }), 2);
+    router.onCommitted!({ topic: 'count-input', partition: 0, nextOffset: 3 });
+    router.onCommitted!({ topic: 'count-input', partition: 0, nextOffset: 3 });
+    assert.equal(await metric('tributary_router_route_matched_total', { route: 'counted-once' }), 2, 'offset 2 matched the fallback, not this route; a second commit counts nothing');
+    assert.equal(await metric('tributary_router_route_matched_total', { route: '$fallback' }), fallbackBefore + 1, 'offset 2 went to the fallback, counted once');
+  } finally {
+    await routes.deleteRoute('counted-once');
+  }
 });

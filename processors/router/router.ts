@@ -9,6 +9,15 @@
  * condition throws (a body labelled JSON that is not, a stored condition that no longer compiles) fails the record:
  * the runtime dead-letters it with the code and the partition goes on.
  *
+ * Conditions are compiled once per route table to json-rules-engine rules (query/compile.ts) and evaluated by
+ * CompiledCondition, which runs the rule JSON as closures (the Engine costs 4-8x more per record, see
+ * router-process.bench.ts); `evaluator: 'json-rules-engine'` runs the same rules through the Engine instead.
+ *
+ * Endpoint-scoped enrichments (enrich's `tributary-enrichment-endpoints` header) are applied here, on delivery, as IoT
+ * Hub applies enrichments per endpoint: a delivery to an endpoint whose enrichment set differs from the record's carries
+ * a re-encoded message with only its enrichments (encoded once per distinct set per record); the header itself is not
+ * forwarded. Metrics are counted when the runtime has committed the batch (onCommitted), so a replay counts once.
+ *
  * Routes reload without restart by polling the RouteStore's version at most every `reloadIntervalMs`, on the record
  * path (no timer). Polling rather than a change topic: the store is the source of truth, one indexed single-row read
  * every few seconds costs nothing, and it cannot miss a change (a router that was down, a change event lost between
@@ -16,19 +25,25 @@
  */
 import { Type } from '@sinclair/typebox';
 import { TributaryError, toTributaryError } from '../../core/errors/index.ts';
-import type { Log } from '../../core/log/types.ts';
+import type { Log, LogRecord } from '../../core/log/types.ts';
 import { TOPICS, routeTopic } from '../../core/log/topics.ts';
 import { counter } from '../../core/metrics/registry.ts';
 import { forwardedRecord } from '../../core/runtime/forwarded.ts';
+import type { AvroSerde, EnrichedDeviceMessage } from '../../core/serde/index.ts';
+import { ENRICHMENT_ENDPOINTS_HEADER, enrichmentScopes, scopeEnrichments } from '../enrich/enrichments.ts';
 import { defineProcessor, type OutputRecord } from '../runtime/define-processor.ts';
 import { SOURCE_FACTS } from './facts.ts';
 import { compileQuery } from './query/compile.ts';
-import { CompiledCondition, type RouteFacts } from './query/evaluate.ts';
+import { EngineCondition } from './query/engine-condition.ts';
+import { CompiledCondition, type RouteCondition, type RouteFacts } from './query/evaluate.ts';
 import { FALLBACK_ROUTE, ROUTE_SOURCES, type RouteSource, type RouteStore, type RoutingSnapshot } from './routes.ts';
 
 const matchedTotal = counter('tributary_router_route_matched_total', 'Records whose route condition was true, by route.', ['route']);
 const deliveredTotal = counter('tributary_router_route_delivered_total', 'Records forwarded to an endpoint topic, by route and endpoint (once per endpoint per record).', ['route', 'endpoint']);
 const deadLetteredTotal = counter('tributary_router_route_dead_lettered_total', 'Records dead-lettered because a route condition failed on them, by route.', ['route']);
+
+export const EVALUATORS = ['compiled', 'json-rules-engine'] as const;
+export type Evaluator = (typeof EVALUATORS)[number];
 
 const ConfigSchema = Type.Object(
   {
@@ -44,6 +59,10 @@ const ConfigSchema = Type.Object(
     sources: Type.Array(Type.Union(ROUTE_SOURCES.map((s) => Type.Literal(s))), { default: [...ROUTE_SOURCES], minItems: 1, uniqueItems: true, description: 'Route sources this router consumes.' }),
     reloadIntervalMs: Type.Integer({ minimum: 0, default: 2000, description: 'How often, at most, the route table version is checked (0: before every record).' }),
     endpointPartitions: Type.Integer({ minimum: 1, default: 3, description: 'Partitions of endpoint topics the router creates when it is given the log.' }),
+    evaluator: Type.Union(EVALUATORS.map((e) => Type.Literal(e)), {
+      default: 'compiled',
+      description: "How route rules are evaluated: 'compiled' (the rule JSON as closures, proven equal to json-rules-engine by tests) or 'json-rules-engine' (its Engine; several times slower).",
+    }),
   },
   { additionalProperties: false },
 );
@@ -51,7 +70,7 @@ const ConfigSchema = Type.Object(
 interface LoadedRoute {
   name: string;
   endpointNames: string[];
-  condition: CompiledCondition | TributaryError;
+  condition: RouteCondition | TributaryError;
 }
 interface Loaded {
   version: number;
@@ -59,10 +78,11 @@ interface Loaded {
   fallback: LoadedRoute | undefined;
 }
 
-function load(route: { name: string; condition: string; endpointNames: string[] }): LoadedRoute {
-  let condition: CompiledCondition | TributaryError;
+function load(route: { name: string; condition: string; endpointNames: string[] }, evaluator: Evaluator): LoadedRoute {
+  let condition: RouteCondition | TributaryError;
   try {
-    condition = new CompiledCondition(compileQuery(route.condition));
+    const rule = compileQuery(route.condition);
+    condition = evaluator === 'compiled' ? new CompiledCondition(rule) : new EngineCondition(rule);
   } catch (err) {
     // Saved conditions were compiled when stored; one that no longer does fails records loudly rather than silently
     // routing nothing.
@@ -71,27 +91,115 @@ function load(route: { name: string; condition: string; endpointNames: string[] 
   return { name: route.name, endpointNames: route.endpointNames, condition };
 }
 
-function compileSnapshot(snapshot: RoutingSnapshot): Loaded {
+function compileSnapshot(snapshot: RoutingSnapshot, evaluator: Evaluator): Loaded {
   const bySource = new Map<RouteSource, LoadedRoute[]>();
   for (const route of snapshot.routes) {
     if (!route.isEnabled) continue;
     const list = bySource.get(route.source) ?? [];
-    list.push(load(route));
+    list.push(load(route, evaluator));
     bySource.set(route.source, list);
   }
-  const fallback = snapshot.fallback.isEnabled ? load({ name: FALLBACK_ROUTE, ...snapshot.fallback }) : undefined;
+  const fallback = snapshot.fallback.isEnabled ? load({ name: FALLBACK_ROUTE, ...snapshot.fallback }, evaluator) : undefined;
   return { version: snapshot.version, bySource, fallback };
 }
 
-async function evaluate(route: LoadedRoute, facts: RouteFacts): Promise<boolean> {
+/** What one record did, counted into the metrics once its batch is committed. */
+interface Tally {
+  matched: string[];
+  delivered: Array<[route: string, endpoint: string]>;
+  deadLettered?: string;
+}
+
+function routeFailed(route: LoadedRoute, err: unknown, tally: Tally): TributaryError {
+  const cause = toTributaryError(err, 'ProcessingFailed');
+  tally.deadLettered = route.name;
+  return new TributaryError(cause.code, `route ${route.name}: ${cause.message}`, { cause: err, retriable: cause.retriable, details: { route: route.name } });
+}
+
+/** Sync for the compiled evaluator (no promise per route and record), a promise for the Engine. */
+function evaluate(route: LoadedRoute, facts: RouteFacts, tally: Tally): boolean | Promise<boolean> {
+  if (route.condition instanceof TributaryError) throw routeFailed(route, route.condition, tally);
+  let result: boolean | Promise<boolean>;
   try {
-    if (route.condition instanceof TributaryError) throw route.condition;
-    return await route.condition.matches(facts);
+    result = route.condition.matches(facts);
   } catch (err) {
-    const cause = toTributaryError(err, 'ProcessingFailed');
-    deadLetteredTotal.inc({ route: route.name });
-    throw new TributaryError(cause.code, `route ${route.name}: ${cause.message}`, { cause: err, retriable: cause.retriable, details: { route: route.name } });
+    throw routeFailed(route, err, tally);
   }
+  return typeof result === 'boolean' ? result : result.catch((err: unknown) => Promise.reject(routeFailed(route, err, tally)));
+}
+
+/**
+ * Per partition, the tallies of records processed but not yet committed, by offset. A replayed record overwrites its
+ * tally; a commit counts and forgets everything below its offset.
+ */
+class PendingTallies {
+  /** topic → partition → offset → tally (nested maps: no key string built per record). */
+  private readonly byTopic = new Map<string, Map<number, Map<number, Tally>>>();
+
+  private partition(topic: string, partition: number): Map<number, Tally> {
+    let partitions = this.byTopic.get(topic);
+    if (!partitions) this.byTopic.set(topic, (partitions = new Map()));
+    let tallies = partitions.get(partition);
+    if (!tallies) partitions.set(partition, (tallies = new Map()));
+    return tallies;
+  }
+
+  set(record: LogRecord, tally: Tally | undefined): void {
+    const tallies = this.partition(record.topic, record.partition);
+    if (tally) tallies.set(record.offset, tally);
+    else if (tallies.size > 0) tallies.delete(record.offset);
+  }
+
+  commit(topic: string, partition: number, nextOffset: number): void {
+    const tallies = this.byTopic.get(topic)?.get(partition);
+    if (!tallies) return;
+    const matched = new Map<string, number>();
+    const delivered = new Map<string, { route: string; endpoint: string; n: number }>();
+    const dead = new Map<string, number>();
+    for (const [offset, tally] of tallies) {
+      if (offset >= nextOffset) continue;
+      tallies.delete(offset);
+      for (const route of tally.matched) matched.set(route, (matched.get(route) ?? 0) + 1);
+      for (const [route, endpoint] of tally.delivered) {
+        const key = `${route}\u0000${endpoint}`;
+        const entry = delivered.get(key) ?? { route, endpoint, n: 0 };
+        entry.n++;
+        delivered.set(key, entry);
+      }
+      if (tally.deadLettered) dead.set(tally.deadLettered, (dead.get(tally.deadLettered) ?? 0) + 1);
+    }
+    for (const [route, n] of matched) matchedTotal.inc({ route }, n);
+    for (const { route, endpoint, n } of delivered.values()) deliveredTotal.inc({ route, endpoint }, n);
+    for (const [route, n] of dead) deadLetteredTotal.inc({ route }, n);
+  }
+}
+
+/**
+ * The record a delivery to `endpoint` forwards: the input as is, or — when enrich scoped some enrichments to other
+ * endpoints — the message re-encoded with only this endpoint's enrichments. `encoded` caches values per enrichment set.
+ */
+async function recordForEndpoint(
+  record: LogRecord,
+  message: EnrichedDeviceMessage | undefined,
+  scopes: Record<string, string[]> | undefined,
+  endpoint: string,
+  encoded: Map<string, Buffer>,
+  serde: AvroSerde,
+): Promise<LogRecord> {
+  if (!scopes || !message) return record;
+  const { [ENRICHMENT_ENDPOINTS_HEADER]: _applied, ...headers } = record.headers;
+  const all = message.enrichments ?? {};
+  const kept = scopeEnrichments(all, scopes, endpoint);
+  const names = Object.keys(kept);
+  if (names.length === Object.keys(all).length) return { ...record, headers };
+  const key = names.join('\u0000');
+  let value = encoded.get(key);
+  if (!value) {
+    // Encoded with the enriched message's schema whatever the input topic is called (bench and test inputs differ).
+    value = await serde.encode(TOPICS.deviceMessagesEnriched, { ...message, enrichments: kept });
+    encoded.set(key, value);
+  }
+  return { ...record, value, headers };
 }
 
 /**
@@ -109,6 +217,7 @@ export function createRouter(deps: { routes: RouteStore; log?: Log }) {
       let loaded: Loaded | undefined;
       let checkedAt = -Infinity;
       const knownTopics = new Set<string>();
+      const pending = new PendingTallies();
 
       async function reload(): Promise<Loaded> {
         const now = performance.now();
@@ -122,8 +231,8 @@ export function createRouter(deps: { routes: RouteStore; log?: Log }) {
             if (topics.length > 0) await deps.log.createTopics(topics.map((name) => ({ name, partitions: config.endpointPartitions })));
             for (const t of topics) knownTopics.add(t);
           }
-          loaded = compileSnapshot(snapshot);
-          logger.info({ version: loaded.version, routes: snapshot.routes.length, fallback: snapshot.fallback.isEnabled }, 'routes loaded');
+          loaded = compileSnapshot(snapshot, config.evaluator);
+          logger.info({ version: loaded.version, routes: snapshot.routes.length, fallback: snapshot.fallback.isEnabled, evaluator: config.evaluator }, 'routes loaded');
           return loaded;
         } catch (err) {
           const error = toTributaryError(err, 'StoreUnavailable');
@@ -142,30 +251,54 @@ export function createRouter(deps: { routes: RouteStore; log?: Log }) {
           const source = sourceOf.get(record.topic);
           if (!source) throw new TributaryError('ConfigInvalid', `router got a record from ${record.topic}, which is no configured source topic`);
           if (!record.value) throw new TributaryError('ArgumentNull', `record at ${record.topic}/${record.partition}@${record.offset} has no value (a tombstone cannot be routed)`);
-          const facts = SOURCE_FACTS[source](await serde.decode(record.value, record.topic));
+          const tally: Tally = { matched: [], delivered: [] };
+          pending.set(record, undefined); // a replay starts from nothing
+          try {
+            const decoded = await serde.decode(record.value, record.topic);
+            const facts = SOURCE_FACTS[source](decoded);
 
-          const selected = new Map<string, string>(); // endpoint → first route (by name) that selected it
-          const matched: string[] = [];
-          for (const route of routing.bySource.get(source) ?? []) {
-            if (!(await evaluate(route, facts))) continue;
-            matched.push(route.name);
-            for (const endpoint of route.endpointNames) if (!selected.has(endpoint)) selected.set(endpoint, route.name);
-          }
-          // IoT Hub: the fallback takes device messages that matched no route; other sources have no fallback.
-          if (matched.length === 0 && source === 'DeviceMessages' && routing.fallback && (await evaluate(routing.fallback, facts))) {
-            matched.push(FALLBACK_ROUTE);
-            for (const endpoint of routing.fallback.endpointNames) selected.set(endpoint, FALLBACK_ROUTE);
-          }
+            const selected = new Map<string, string>(); // endpoint → first route (by name) that selected it
+            const matched: string[] = [];
+            for (const route of routing.bySource.get(source) ?? []) {
+              let match = evaluate(route, facts, tally);
+              if (typeof match !== 'boolean') match = await match;
+              if (!match) continue;
+              matched.push(route.name);
+              for (const endpoint of route.endpointNames) if (!selected.has(endpoint)) selected.set(endpoint, route.name);
+            }
+            // IoT Hub: the fallback takes device messages that matched no route; other sources have no fallback.
+            if (matched.length === 0 && source === 'DeviceMessages' && routing.fallback) {
+              let match = evaluate(routing.fallback, facts, tally);
+              if (typeof match !== 'boolean') match = await match;
+              if (match) {
+                matched.push(FALLBACK_ROUTE);
+                for (const endpoint of routing.fallback.endpointNames) selected.set(endpoint, FALLBACK_ROUTE);
+              }
+            }
 
-          // Counted once every route was evaluated: a record another route fails on is dead-lettered, not matched.
-          for (const route of matched) matchedTotal.inc({ route });
-          const outputs: OutputRecord[] = [];
-          for (const [endpoint, route] of selected) {
-            const topic = routeTopic(endpoint);
-            outputs.push({ topic, key: record.key, value: await serde.encode(topic, forwardedRecord(record, { route, endpoint })) });
-            deliveredTotal.inc({ route, endpoint });
+            // Tallied once every route was evaluated: a record another route fails on is dead-lettered, not matched.
+            tally.matched = matched;
+            const message = source === 'DeviceMessages' ? (decoded as unknown as EnrichedDeviceMessage) : undefined;
+            const scopes = message ? enrichmentScopes(record.headers) : undefined;
+            const encoded = new Map<string, Buffer>();
+            const outputs: OutputRecord[] = [];
+            for (const [endpoint, route] of selected) {
+              const topic = routeTopic(endpoint);
+              const forwarded = await recordForEndpoint(record, message, scopes, endpoint, encoded, serde);
+              outputs.push({ topic, key: record.key, value: await serde.encode(topic, forwardedRecord(forwarded, { route, endpoint })) });
+              tally.delivered.push([route, endpoint]);
+            }
+            return outputs;
+          } catch (err) {
+            tally.matched = [];
+            tally.delivered = [];
+            throw err;
+          } finally {
+            if (tally.matched.length > 0 || tally.deadLettered) pending.set(record, tally);
           }
-          return outputs;
+        },
+        onCommitted({ topic, partition, nextOffset }) {
+          pending.commit(topic, partition, nextOffset);
         },
       };
     },

@@ -46,7 +46,8 @@ test('the fallback route is stored apart from the routes list and cannot be dele
 });
 
 test('invalid routes and endpoints are refused with ArgumentInvalid saying what is wrong', async () => {
-  await assert.rejects(routes.putRoute({ name: 'bad', source: 'DeviceMessages', condition: 'length($body.x) = 2', endpointNames: ['events'] }), { code: 'ArgumentInvalid', message: /function LENGTH/ });
+  await assert.rejects(routes.putRoute({ name: 'bad', source: 'DeviceMessages', condition: 'median($body.x) = 2', endpointNames: ['events'] }), { code: 'ArgumentInvalid', message: /function MEDIAN is not supported/ });
+  await assert.rejects(routes.putRoute({ name: 'bad', source: 'DeviceMessages', condition: 'length($body.x, 1) = 2', endpointNames: ['events'] }), { code: 'ArgumentInvalid', message: /LENGTH takes 1 argument, found 2/ });
   await assert.rejects(routes.putRoute({ name: 'bad', source: 'DeviceMessages', condition: 'true', endpointNames: ['nowhere'] }), { code: 'ArgumentInvalid', message: /unknown endpoint\(s\) nowhere/ });
   await assert.rejects(routes.putRoute({ name: 'bad name!', source: 'DeviceMessages', endpointNames: ['events'] }), { code: 'ArgumentInvalid', message: /\/name/ });
   await assert.rejects(routes.putRoute({ name: 'bad', source: 'Telemetry', endpointNames: ['events'] }), { code: 'ArgumentInvalid', message: /\/source/ });

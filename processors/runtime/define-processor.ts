@@ -27,6 +27,12 @@ export interface ProcessContext {
  */
 export interface Processor {
   process(record: LogRecord, ctx: ProcessContext): OutputRecord[] | Promise<OutputRecord[]>;
+  /**
+   * Called after the runtime committed a batch: every record of `topic`/`partition` below `nextOffset` is done for
+   * good. Count per-record outcomes here rather than in `process`, so a batch replayed after a retriable error (or a
+   * crash before the commit) is counted once. Must not throw (a throw is logged and ignored).
+   */
+  onCommitted?(committed: { topic: string; partition: number; nextOffset: number }): void;
   /** Releases what `create` acquired (caches, connections). */
   close?(): Promise<void>;
 }

@@ -22,6 +22,7 @@ after(() => platform.close());
 test('a retriable error replays the batch instead of dead-lettering, and each record is forwarded once', async () => {
   let failuresLeft = 2;
   const seen: string[] = [];
+  const committed = new Map<number, number>(); // partition → nextOffset the onCommitted hook saw
   const flaky = defineProcessor({
     name: 'flaky-upper',
     description: 'upper-cases values; the store it needs is down for the first two calls',
@@ -36,6 +37,9 @@ test('a retriable error replays the batch instead of dead-lettering, and each re
         }
         seen.push(text);
         return [{ topic: 'out', key: record.key, value: text.toUpperCase() }];
+      },
+      onCommitted({ partition, nextOffset }) {
+        committed.set(partition, nextOffset);
       },
     }),
   });
@@ -54,6 +58,7 @@ test('a retriable error replays the batch instead of dead-lettering, and each re
     await running.stop();
   }
   assert.equal(failuresLeft, 0);
+  assert.equal([...committed.values()].reduce((n, o) => n + o, 0), 30, 'onCommitted saw every partition committed to its end');
   assert.equal((await platform.log.endOffsets('out')).reduce((n, p) => n + p.offset, 0), 30, 'no duplicates: failed batches produced nothing');
   assert.equal((await platform.log.endOffsets(TOPICS.deadLetter)).reduce((n, p) => n + p.offset, 0), 0, 'nothing dead-lettered');
 });

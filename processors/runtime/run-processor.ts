@@ -78,6 +78,11 @@ export async function runProcessor<S extends TSchema>(definition: ProcessorDefin
 
     await Promise.all([...byTopic].map(([topic, records]) => options.log.produce(topic, records)));
     await consumer.commit([{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset }]);
+    try {
+      processor.onCommitted?.({ topic: batch.topic, partition: batch.partition, nextOffset: batch.nextOffset });
+    } catch (err) {
+      logger.warn({ err }, 'onCommitted hook failed; its metrics may be off');
+    }
 
     for (const [outcome, n] of Object.entries(counts)) if (n > 0) recordsTotal.inc({ processor: name, outcome }, n);
     for (const [topic, records] of byTopic) outputsTotal.inc({ processor: name, topic }, records.length);

@@ -1,5 +1,6 @@
 import type { TopLevelCondition } from 'json-rules-engine';
-import { parseQuery, type CompareOp, type Expr, type Operand, type Reference, type Segment } from './parser.ts';
+import { numeric } from './functions.ts';
+import { parseQuery, type Call, type CompareOp, type Expr, type Operand, type Reference, type Segment } from './parser.ts';
 
 /**
  * Compiles an IoT Hub routing query into json-rules-engine conditions over four facts — `body`, `twin`, `system`,
@@ -11,6 +12,11 @@ import { parseQuery, type CompareOp, type Expr, type Operand, type Reference, ty
  * two-valued, so NOT is pushed down to the leaves instead (De Morgan; `=` ↔ `!=`, `<` ↔ `>=`, IS_DEFINED ↔ its
  * negation), and every leaf operator is false when its operands are missing or of different types. That gives exactly
  * the rows where IoT Hub's query is true: `NOT (level = 'x')` does not match a message without `level`.
+ *
+ * Function calls (functions.ts) read the fact `expression`, whose params are the call as JSON —
+ * `{ call: 'LENGTH', args: [{ fact: 'body', path: '/name' }] }`, literal arguments as `{ value: … }` — so the rule
+ * stays plain, storable json-rules-engine JSON. A function returning a Boolean used as a condition compiles to
+ * `<call> = true` (negated: `<call> != true`), which keeps the three-valued rule: an undefined result matches neither.
  */
 export const OPERATORS = {
   '=': 'iothubEqual',
@@ -26,9 +32,15 @@ export const UNDEFINED = 'iothubUndefined';
 const NEGATED: Record<CompareOp, CompareOp> = { '=': '!=', '!=': '=', '<': '>=', '<=': '>', '>': '<=', '>=': '<' };
 const FLIPPED: Record<CompareOp, CompareOp> = { '=': '=', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
-export type Fact = 'body' | 'twin' | 'system' | 'properties' | 'constant';
+export const EXPRESSION_FACT = 'expression';
+export type Fact = 'body' | 'twin' | 'system' | 'properties' | 'constant' | typeof EXPRESSION_FACT;
+/** A fact reference as json-rules-engine takes it on either side of a condition. */
+export type FactRef = { fact: Fact; path?: string; params?: CallJson };
+/** A function call as the `expression` fact's params. */
+export type CallJson = { call: string; args: ArgJson[] };
+export type ArgJson = { fact: Fact; path: string } | { value: string | number | boolean } | CallJson;
 /** The condition shapes the compiler emits (json-rules-engine does not export its own nested types). */
-type NestedCondition = { fact: Fact; path?: string; operator: string; value: unknown } | { all: NestedCondition[] } | { any: NestedCondition[] };
+export type NestedCondition = (FactRef & { operator: string; value: unknown }) | { all: NestedCondition[] } | { any: NestedCondition[] };
 
 /** Parses and compiles; throws TributaryError('ArgumentInvalid') naming the position of what is not supported. */
 export function compileQuery(query: string): TopLevelCondition {
@@ -49,21 +61,38 @@ function toCondition(expr: Expr, negate: boolean): NestedCondition {
       return { fact: 'constant', operator: 'equal', value: expr.value !== negate };
     case 'defined':
       return { ...factOf(expr.ref), operator: negate ? UNDEFINED : DEFINED, value: true };
+    case 'predicate':
+      return { ...callFact(expr.call), operator: OPERATORS[negate ? '!=' : '='], value: true };
     case 'compare':
       return compare(expr.op, expr.left, expr.right, negate);
   }
 }
 
 function compare(op: CompareOp, left: Operand, right: Operand, negate: boolean): NestedCondition {
-  if (left.kind === 'literal' && right.kind === 'ref') return compare(FLIPPED[op], right, left, negate);
+  if (left.kind === 'literal' && right.kind !== 'literal') return compare(FLIPPED[op], right, left, negate);
   const effective = negate ? NEGATED[op] : op;
   if (left.kind === 'literal' && right.kind === 'literal') {
     // Two literals: fold now with the same rules the operators apply at run time.
     return { fact: 'constant', operator: 'equal', value: evaluateComparison(effective, left.value, right.value) };
   }
-  if (left.kind !== 'ref') throw new Error('unreachable: literal on the left was flipped');
-  const value = right.kind === 'literal' ? right.value : factOf(right.ref);
-  return { ...factOf(left.ref), operator: OPERATORS[effective], value };
+  if (left.kind === 'literal') throw new Error('unreachable: literal on the left was flipped');
+  const value = right.kind === 'literal' ? right.value : operandFact(right);
+  return { ...operandFact(left), operator: OPERATORS[effective], value };
+}
+
+function operandFact(operand: Exclude<Operand, { kind: 'literal' }>): FactRef {
+  return operand.kind === 'ref' ? factOf(operand.ref) : callFact(operand);
+}
+
+function callFact(call: Call): FactRef {
+  return { fact: EXPRESSION_FACT, params: callJson(call) };
+}
+
+function callJson(call: Call): CallJson {
+  return {
+    call: call.name,
+    args: call.args.map((arg): ArgJson => (arg.kind === 'literal' ? { value: arg.value } : arg.kind === 'ref' ? factOf(arg.ref) : callJson(arg))),
+  };
 }
 
 function factOf(ref: Reference): { fact: Fact; path: string } {
@@ -119,9 +148,6 @@ export function order(a: unknown, b: unknown): number | undefined {
   return undefined;
 }
 
-function numeric(s: string): number | undefined {
-  return s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : undefined;
-}
 function booleanOf(s: string): boolean | undefined {
   const lower = s.toLowerCase();
   return lower === 'true' ? true : lower === 'false' ? false : undefined;

@@ -1,3 +1,4 @@
+import { FUNCTIONS, acceptsArity, arityText, functionNamed, paramType, type ResultType } from './functions.ts';
 import { queryError, tokenize, type Token } from './tokenizer.ts';
 
 /**
@@ -7,13 +8,15 @@ import { queryError, tokenize, type Token } from './tokenizer.ts';
  *   or         := and ( OR and )*
  *   and        := unary ( AND unary )*
  *   unary      := NOT unary | primary
- *   primary    := '(' or ')' | IS_DEFINED '(' reference ')' | TRUE | FALSE | operand compareOp operand
- *   operand    := reference | 'string' | number | TRUE | FALSE
+ *   primary    := '(' or ')' | TRUE | FALSE | call | operand compareOp operand      (a bare call returns a Boolean)
+ *   operand    := reference | 'string' | number | TRUE | FALSE | call
+ *   call       := FUNCTION '(' operand ( ',' operand )* ')'                      (functions.ts, arity checked)
  *   reference  := $body path? | $twin.tags path? | $twin.properties.(desired|reported) path? | $systemProperty | name
  *   path       := ( '.' name | '[' index ']' )+
  *
- * Everything else IoT Hub's language has (functions other than IS_DEFINED, arithmetic, null, arrays, objects) is
- * refused with the position, so a route is never saved with a condition that silently means something else.
+ * Everything else IoT Hub's language has (arithmetic, null, arrays, objects) is refused with the position, and so are
+ * unknown functions, wrong arities and literal arguments of the wrong type, so a route is never saved with a condition
+ * that silently means something else.
  */
 export type Segment = string | number;
 export type Reference =
@@ -22,12 +25,15 @@ export type Reference =
   | { kind: 'system'; name: string }
   | { kind: 'property'; name: string };
 export type Literal = string | number | boolean;
-export type Operand = { kind: 'ref'; ref: Reference } | { kind: 'literal'; value: Literal };
+export type Call = { kind: 'call'; name: string; args: Operand[]; returns: ResultType };
+export type Operand = { kind: 'ref'; ref: Reference } | { kind: 'literal'; value: Literal } | Call;
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
 export type Expr =
   | { kind: 'and' | 'or'; items: Expr[] }
   | { kind: 'not'; item: Expr }
   | { kind: 'defined'; ref: Reference }
+  /** A function returning a Boolean used as a condition: `STARTS_WITH($connectionDeviceId, 'sensor-')`. */
+  | { kind: 'predicate'; call: Call }
   | { kind: 'constant'; value: boolean }
   | { kind: 'compare'; op: CompareOp; left: Operand; right: Operand };
 
@@ -57,7 +63,7 @@ export const SYSTEM_PROPERTIES: Record<string, string> = {
   outputName: 'outputName',
 };
 
-const KEYWORDS = new Set(['and', 'or', 'not', 'true', 'false', 'null', 'is_defined']);
+const KEYWORDS = new Set(['and', 'or', 'not', 'true', 'false', 'null']);
 
 export function parseQuery(query: string): Expr {
   if (query.trim() === '') throw queryError(query, 1, 'the condition is empty; use true to match everything');
@@ -105,18 +111,16 @@ export function parseQuery(query: string): Expr {
       expect(')', 'to close the parenthesis');
       return inner;
     }
-    if (isWord(t, 'is_defined')) {
-      next();
-      expect('(', 'after IS_DEFINED');
-      const operand = parseOperand();
-      if (operand.kind !== 'ref') throw fail(t, 'IS_DEFINED takes a property reference, not a literal');
-      expect(')', 'to close IS_DEFINED(');
-      return { kind: 'defined', ref: operand.ref };
-    }
     const left = parseOperand();
     const op = peek();
     if (op.kind !== 'op') {
       if (left.kind === 'literal' && typeof left.value === 'boolean') return { kind: 'constant', value: left.value };
+      if (left.kind === 'call' && left.returns === 'boolean') {
+        // IS_DEFINED of a reference keeps its own operator (the rule form routes were saved with before functions).
+        const [arg] = left.args;
+        return left.name === 'IS_DEFINED' && arg?.kind === 'ref' ? { kind: 'defined', ref: arg.ref } : { kind: 'predicate', call: left };
+      }
+      if (left.kind === 'call') throw fail(t, `${left.name} returns a ${left.returns}, not a condition; compare it, e.g. ${left.name}(…) = …`);
       throw fail(op, `expected a comparison operator (=, !=, <>, <, <=, >, >=) after the operand, found ${describe(op)}`);
     }
     next();
@@ -135,8 +139,8 @@ export function parseQuery(query: string): Expr {
       case 'ident': {
         const lower = t.value.toLowerCase();
         if (lower === 'true' || lower === 'false') return { kind: 'literal', value: lower === 'true' };
-        if (isPunct(peek(), '(')) throw fail(t, `function ${t.value.toUpperCase()} is not supported (only IS_DEFINED is)`);
-        if (lower === 'null') throw fail(t, 'null is not supported; use IS_DEFINED(x) or NOT IS_DEFINED(x)');
+        if (isPunct(peek(), '(')) return parseCall(t);
+        if (lower === 'null') throw fail(t, 'null is not supported; use IS_NULL(x), IS_DEFINED(x) or NOT IS_DEFINED(x)');
         if (KEYWORDS.has(lower)) throw fail(t, `expected a property or a value, found the keyword ${t.value.toUpperCase()}`);
         if (isPunct(peek(), '.') || isPunct(peek(), '[')) {
           throw fail(peek(), `application property ${t.value} has no members; to look into the message body write $body.${t.value}…`);
@@ -149,6 +153,32 @@ export function parseQuery(query: string): Expr {
       default:
         throw fail(t, `expected a property or a value, found ${describe(t)}`);
     }
+  }
+  function parseCall(t: Token & { kind: 'ident' }): Call {
+    const name = t.value.toUpperCase();
+    const fn = functionNamed(name);
+    if (!fn) throw fail(t, `function ${name} is not supported (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
+    expect('(', `after ${name}`);
+    const args: Operand[] = [];
+    if (!isPunct(peek(), ')')) {
+      args.push(parseOperand());
+      while (isPunct(peek(), ',')) {
+        next();
+        args.push(parseOperand());
+      }
+    }
+    expect(')', `to close ${name}(`);
+    if (!acceptsArity(fn, args.length)) throw fail(t, `${name} takes ${arityText(fn)}, found ${args.length}`);
+    if (name === 'IS_DEFINED' && args[0]!.kind === 'literal') throw fail(t, 'IS_DEFINED takes a property reference, not a literal');
+    args.forEach((arg, i) => {
+      const expected = paramType(fn, i);
+      const actual = arg.kind === 'literal' ? typeof arg.value : arg.kind === 'call' ? arg.returns : undefined;
+      // A literal (or a function result) of the wrong type would make the call undefined on every message.
+      if (expected !== 'any' && actual !== undefined && actual !== expected) {
+        throw fail(t, `${name} expects a ${expected} as argument ${i + 1}, found a ${actual}`);
+      }
+    });
+    return { kind: 'call', name, args, returns: fn.returns };
   }
   function parsePath(): Segment[] {
     const path: Segment[] = [];

@@ -15,7 +15,7 @@ export type Token =
   | { kind: 'end'; pos: number };
 
 export function queryError(query: string, pos: number, what: string): TributaryError {
-  return new TributaryError('ArgumentInvalid', `routing query, position ${pos}: ${what} (in "${query}"). Fix the route's condition (supported: comparisons, AND, OR, NOT, parentheses, IS_DEFINED).`);
+  return new TributaryError('ArgumentInvalid', `routing query, position ${pos}: ${what} (in "${query}"). Fix the route's condition (supported: comparisons, AND, OR, NOT, parentheses, IoT Hub's routing functions such as IS_DEFINED, LENGTH, STARTS_WITH).`);
 }
 
 const IDENT_START = /[A-Za-z_]/;
