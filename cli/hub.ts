@@ -18,10 +18,13 @@ import { RouteStore } from '../processors/router/routes.ts';
 import { createRouter } from '../processors/router/router.ts';
 import { enrichProcessor } from '../processors/enrich/enrich.ts';
 import { runProcessor } from '../processors/runtime/run-processor.ts';
+import { twinsProcessor } from '../processors/twins/twins.ts';
+import { TwinService } from '../core/twins/index.ts';
 import { hostname } from 'node:os';
 import { startIngest, type RunningIngest } from '../ingest/index.ts';
 import type { Server as HttpsServer } from 'node:https';
 import { CONNECTION_STRING_FILE } from './service-client.ts';
+import { startEndpointSupervisor, type EndpointSupervisor } from '../connectors/index.ts';
 
 export interface RunningHub {
   readonly config: Config;
@@ -35,6 +38,8 @@ export interface RunningHub {
   /** The MQTT/TLS port devices connect to (8883 unless configured); absent when this process runs no ingest role. */
   readonly mqttPort: number | undefined;
   readonly ingest: RunningIngest | undefined;
+  /** The endpoint connectors (`connectors` role): one per routing endpoint, following route changes. */
+  readonly connectors: EndpointSupervisor | undefined;
   /** `HostName=…;SharedAccessKeyName=iothubowner;SharedAccessKey=…` for the official service SDK. */
   readonly serviceConnectionString: string;
   close(): Promise<void>;
@@ -57,7 +62,8 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
     const tls = options.tls ?? (await ensureHubTlsIdentity({ dataDir: platform.dataDir, hostNames: config.hostNames, ...tlsFiles(config) }));
     const certificates = new CaCertificateStore(platform.store);
     const routes = new RouteStore(platform.store);
-    const api = await buildServiceApi({ registry, certificates, routes, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
+    const twins = new TwinService({ store: platform.store, log: platform.log, serde: platform.serde });
+    const api = await buildServiceApi({ registry, certificates, routes, twins, twinQueries: platform.store, hostNames: config.hostNames, tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
     closers.push(() => api.close());
     await api.listen({ port: config.ports.https, host: options.listenHost ?? '0.0.0.0' });
     const httpsPort = (api.server.address() as { port: number }).port;
@@ -76,7 +82,22 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
       closers.push(() => enrich.stop());
       const router = await runProcessor(createRouter({ routes, log }), { log, serde, config: {} });
       closers.push(() => router.stop());
+      // Twin requests of devices (GET, reported PATCH) and jobs, in per-device order; answers go back via iot.cloud.commands.
+      const twinsRole = await runProcessor(twinsProcessor({ store }), { log, serde, config: {} });
+      closers.push(() => twinsRole.stop());
     }
+
+    // The sinks: one connector per routing endpoint (and `events` → ClickHouse when clickhouse.url is set), reloaded
+    // when endpoints change. Consumer groups per endpoint are shared by every process running the role.
+    const connectors = config.roles.includes('connectors')
+      ? await startEndpointSupervisor({
+        log: platform.log,
+        serde: platform.serde,
+        routes,
+        hub: { hubName: config.hubName, dataDir: platform.dataDir, clickhouse: config.clickhouse, amqp: config.amqp },
+      })
+      : undefined;
+    if (connectors) closers.push(() => connectors.stop());
 
     collectProcessMetrics();
     const ops: OpsServer = await startOpsServer({
@@ -103,6 +124,7 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
       opsPort: ops.port,
       mqttPort: ingest?.mqttPort,
       ingest,
+      connectors,
       serviceConnectionString: connectionString,
       close: closeAll,
     };

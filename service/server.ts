@@ -16,6 +16,10 @@ import { moduleRoutes } from './routes/modules.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { routingRoutes } from './routes/routing.ts';
 import type { RouteStore } from '../processors/router/routes.ts';
+import type { TwinService } from '../core/twins/index.ts';
+import { twinRoutes } from './routes/twins.ts';
+import { queryRoutes } from './query/route.ts';
+import type { Queryable } from '../core/store/types.ts';
 
 export interface ServiceApiOptions {
   registry: DeviceRegistry;
@@ -23,6 +27,10 @@ export interface ServiceApiOptions {
   certificates: CaCertificateStore;
   /** Message routing (`/routes`, `/fallbackRoute`, `/endpoints`); omitted where no router runs. */
   routes?: RouteStore;
+  /** Device and module twins (`/twins/{id}`, `/twins/{id}/modules/{mid}`); omitted where twins are not served. */
+  twins?: TwinService;
+  /** Where twin queries run (`POST /devices/query`, the store holding twins); omitted where queries are not served. */
+  twinQueries?: Queryable;
   /** Host names the hub answers to; a service token's `sr` must name one of them (the SDK uses HostName as-is). */
   hostNames: readonly string[];
   /** Serve HTTPS with this certificate (the SDK only speaks HTTPS); omitted for inject() tests and TLS offload. */
@@ -85,6 +93,10 @@ export async function buildServiceApi(options: ServiceApiOptions): Promise<Fasti
   await app.register(moduleRoutes, { registry: options.registry });
   await app.register(certificateRoutes, { certificates: options.certificates });
   if (options.routes) await app.register(routingRoutes, { routes: options.routes });
+  if (options.twins) {
+    await app.register(twinRoutes, { twins: options.twins, lookupPolicy, hostNameOf: (request) => pickHostName(request.hostname, options.hostNames) });
+  }
+  if (options.twinQueries) await app.register(queryRoutes, { store: options.twinQueries });
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   MigrationFailed: { status: 500, retriable: false, description: 'A store migration failed or the database was migrated by a newer version.' },
   ProcessingFailed: { status: 500, retriable: false, description: 'A processor threw on a record; the record went to the dead-letter topic with this code.' },
   SinkWriteFailed: { status: 503, retriable: true, description: 'A connector could not write a batch to its external system.' },
+  SinkRecordRejected: { status: 400, retriable: false, description: 'The external system refused a record for good (a webhook answered 4xx, RabbitMQ returned it as unroutable); the record was dead-lettered — fix the endpoint or the record and replay it.' },
   InfraUnavailable: { status: 503, retriable: true, description: 'A service the tests or tools need (Kafka, registry, ClickHouse) is not running; run npm run infra:up.' },
 } as const satisfies Record<string, ErrorCodeSpec>;
 

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * One Prometheus registry per process, served by the metrics endpoint. Names follow Prometheus conventions:
@@ -25,4 +25,8 @@ export function counter(name: string, help: string, labelNames: readonly string[
 
 export function histogram(name: string, help: string, labelNames: readonly string[], buckets?: number[]): Histogram<string> {
   return getOrCreate(name, () => new Histogram({ name, help, labelNames, registers: [metricsRegistry], ...(buckets ? { buckets } : {}) }));
+}
+
+export function gauge(name: string, help: string, labelNames: readonly string[]): Gauge<string> {
+  return getOrCreate(name, () => new Gauge({ name, help, labelNames, registers: [metricsRegistry] }));
 }
