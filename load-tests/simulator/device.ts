@@ -6,6 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type SecureContext } from 'node:tls';
 import { MqttClient, type IClientOptions, type IStream } from 'mqtt';
+import { WebSocket, createWebSocketStream, type ClientOptions as WsClientOptions } from 'ws';
 import { recordMs, type Histogram } from './histogram.ts';
 import type { Scenario } from './scenario.ts';
 import { countError, errorKey, type WorkerReport } from './stats.ts';
@@ -17,9 +18,13 @@ export interface DeviceContext {
   readonly target: Target;
   readonly runId: string;
   readonly secureContext: SecureContext | undefined;
+  /** The same CA plus the bench's X.509 client certificate, for the X.509 devices of the auth mix. */
+  readonly x509SecureContext: SecureContext | undefined;
   report: WorkerReport;
   readonly latency: Histogram;
   readonly connectLatency: Histogram;
+  /** Rate-paced run: acks do not pull the next message, the worker's pacer hands messages out (pumpOne). */
+  paced: boolean;
   /** Takes one message from the worker's budget; false when the budget is spent. */
   takeMessage(): boolean;
   /** Called after every settled publish and every drop (the worker checks for "finished" and reconnects). */
@@ -44,6 +49,7 @@ export class SimDevice {
     readonly id: string,
     private readonly ctx: DeviceContext,
     private readonly localAddress: string | undefined,
+    private readonly x509 = false,
   ) {}
 
   get connected(): boolean {
@@ -57,7 +63,7 @@ export class SimDevice {
   /** Opens the connection; resolves true on CONNACK 0, false (with the error counted) otherwise. Never rejects. */
   connect(): Promise<boolean> {
     const { scenario, target } = this.ctx;
-    const fields = connectFields(target, this.id, Date.now() / 1000);
+    const fields = connectFields(target, this.id, Date.now() / 1000, this.x509);
     const options: IClientOptions = {
       ...fields,
       protocolVersion: 4,
@@ -105,11 +111,21 @@ export class SimDevice {
   }
 
   #stream(): IStream {
-    const { target } = this.ctx;
+    const { target, scenario } = this.ctx;
+    const secureContext = this.x509 ? this.ctx.x509SecureContext : this.ctx.secureContext;
+    if (scenario.protocol === 'mqtt-ws' && target.kind === 'iothub') {
+      // wire §3: wss://{host}:443/$iothub/websocket, subprotocol `mqtt`; MQTT frames travel as binary messages.
+      const options: WsClientOptions & { secureContext?: SecureContext; servername?: string } = {
+        perMessageDeflate: false, rejectUnauthorized: true, servername: target.servername ?? target.hubName, secureContext,
+        ...(this.localAddress ? { localAddress: this.localAddress } : {}),
+      };
+      const ws = new WebSocket(`wss://${target.host}:${target.wsPort ?? 443}/$iothub/websocket`, 'mqtt', options);
+      return createWebSocketStream(ws) as unknown as IStream;
+    }
     const address = { host: target.host, port: target.port, localAddress: this.localAddress };
     const tlsOptions = target.kind === 'iothub' ? { servername: target.servername ?? target.hubName } : target.tls ? { servername: target.tls.servername } : undefined;
     if (tlsOptions === undefined) return netConnect(address) as unknown as IStream;
-    return tlsConnect({ ...address, ...tlsOptions, secureContext: this.ctx.secureContext, rejectUnauthorized: true }) as unknown as IStream;
+    return tlsConnect({ ...address, ...tlsOptions, secureContext, rejectUnauthorized: true }) as unknown as IStream;
   }
 
   #dropped(client: MqttClient): void {
@@ -136,8 +152,16 @@ export class SimDevice {
 
   /** Fills the in-flight window. Called on start, after every ack and after a reconnect. */
   pump(): void {
+    if (this.ctx.paced) return;
     const window = this.ctx.scenario.inFlight;
     while (this.#publishing && this.#connected && this.#inFlight < window && this.ctx.takeMessage()) this.#publishOne();
+  }
+
+  /** Publishes one message if the window, the connection and the budget allow it (rate-paced runs). */
+  pumpOne(): boolean {
+    if (!this.#publishing || !this.#connected || this.#inFlight >= this.ctx.scenario.inFlight || !this.ctx.takeMessage()) return false;
+    this.#publishOne();
+    return true;
   }
 
   #publishOne(): void {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenBucket } from './rate-limiter.ts';
+import { RampPacer, TokenBucket } from './rate-limiter.ts';
 
 /** A clock the test moves by hand: no timers, no wall-clock dependence. */
 function fakeClock(start = 1000) {
@@ -66,4 +66,41 @@ test('refuses nonsense rates', () => {
   assert.throws(() => new TokenBucket(0), RangeError);
   assert.throws(() => new TokenBucket(Infinity), RangeError);
   assert.throws(() => new TokenBucket(5, 0), RangeError);
+});
+
+test('pacer without a ramp allows rate × elapsed, in whole messages', () => {
+  const clock = fakeClock();
+  const pacer = new RampPacer(200, 0, 10, clock.now);
+  assert.equal(pacer.available(), 0);
+  clock.advance(1000);
+  assert.equal(pacer.available(), 200);
+  pacer.take(150);
+  clock.advance(12); // 2.4 more
+  assert.equal(pacer.available(), 52);
+});
+
+test('pacer ramps linearly: the allowance is the integral of the rate', () => {
+  const clock = fakeClock();
+  const pacer = new RampPacer(1000, 10, 100, clock.now);
+  // During the ramp the rate at t is 100·t, so 0..4 s allows 100·4²/2 = 800.
+  assert.equal(pacer.allowance(4), 800);
+  // Past it: the full ramp's 5,000 plus 1,000/s, i.e. 1000·(t − 5).
+  assert.equal(pacer.allowance(10), 5000);
+  assert.equal(pacer.allowance(12), 7000);
+  clock.advance(4000);
+  assert.equal(pacer.available(), 800);
+  assert.equal(pacer.currentRate(), 400);
+  clock.advance(8000);
+  assert.equal(pacer.currentRate(), 1000);
+});
+
+test('pacer forfeits a backlog beyond the burst instead of flooding after a stall', () => {
+  const clock = fakeClock();
+  const pacer = new RampPacer(1000, 0, 0.1, clock.now);
+  clock.advance(5000); // 5,000 owed, but at most 100 (0.1 s) may go out at once
+  assert.equal(pacer.available(), 100);
+  pacer.take(100);
+  assert.equal(pacer.available(), 0);
+  clock.advance(10);
+  assert.equal(pacer.available(), 10);
 });

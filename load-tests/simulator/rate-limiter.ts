@@ -55,3 +55,52 @@ export class TokenBucket {
 
 /** Re-exported for the workers: one sleep for the whole code base. */
 export { sleep };
+
+/**
+ * Paces messages at a target rate that may ramp up linearly from zero: the allowance after t seconds is the integral
+ * of the rate, r·t²/(2·ramp) during the ramp and r·(t − ramp/2) after it. A generator that falls behind (the server
+ * pushing back through the in-flight windows) may catch up by at most `burstSeconds` worth of messages, so a stall
+ * is not followed by an unbounded flood that would measure the generator instead of the server.
+ */
+export class RampPacer {
+  #taken = 0;
+  readonly #start: number;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly rampSeconds = 0,
+    readonly burstSeconds = 0.1,
+    private readonly now: Clock = () => performance.now(),
+  ) {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError(`ratePerSecond must be a positive number, got ${ratePerSecond}`);
+    this.#start = now();
+  }
+
+  /** Messages allowed from the start until `seconds` later. */
+  allowance(seconds: number): number {
+    const t = Math.max(0, seconds);
+    const r = this.ratePerSecond;
+    const ramp = this.rampSeconds;
+    if (ramp <= 0) return r * t;
+    return t < ramp ? (r * t * t) / (2 * ramp) : r * (t - ramp / 2);
+  }
+
+  /** The rate the pacer aims at now (for progress lines). */
+  currentRate(): number {
+    const t = (this.now() - this.#start) / 1000;
+    return this.rampSeconds <= 0 ? this.ratePerSecond : this.ratePerSecond * Math.min(1, t / this.rampSeconds);
+  }
+
+  /** Whole messages the allowance has room for now. */
+  available(): number {
+    const allowed = this.allowance((this.now() - this.#start) / 1000);
+    const cap = Math.max(1, this.ratePerSecond * this.burstSeconds);
+    // Forfeit what could not be sent in time beyond the burst (see the class comment).
+    if (allowed - this.#taken > cap) this.#taken = allowed - cap;
+    return Math.floor(allowed - this.#taken);
+  }
+
+  take(n = 1): void {
+    this.#taken += n;
+  }
+}

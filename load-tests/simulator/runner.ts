@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { createHistogram, decodeHistogram, summarize, type LatencySummary } from './histogram.ts';
+import { createHistogram, decodeHistogram, encodeHistogram, summarize, type LatencySummary } from './histogram.ts';
 import { partition, type Scenario } from './scenario.ts';
 import { Totals } from './stats.ts';
 import type { Target } from './target.ts';
@@ -33,6 +33,10 @@ export interface RunOptions {
   progressIntervalMs?: number;
   /** Idle scenarios: called once every device has connected (or failed); the connections stay open until it resolves. */
   hold?: (totals: Totals) => Promise<void>;
+  /** Telemetry scenarios: awaited after the connect phase, before publishing starts (e.g. to read the server's RSS). */
+  beforeGo?: (totals: Totals) => Promise<void>;
+  /** Prefix of every message id (`{runId}.{device}.{seq}`), so a consumer can pick this run's messages; random by default. */
+  runId?: string;
 }
 
 export interface RunResult {
@@ -54,6 +58,10 @@ export interface RunResult {
   latency: LatencySummary;
   connectLatency: LatencySummary;
   errors: Record<string, number>;
+  /** The full histograms (compressed HdrHistogram, µs) for percentile plots. */
+  histograms: { latency: string; connectLatency: string };
+  /** The message id prefix of this run. */
+  runId: string;
 }
 
 const REPORT_INTERVAL_MS = 250;
@@ -67,7 +75,7 @@ function startWorker(input: WorkerInput): Worker {
 }
 
 export async function runScenario(scenario: Scenario, target: Target, options: RunOptions = {}): Promise<RunResult> {
-  const runId = randomBytes(4).toString('hex');
+  const runId = options.runId ?? randomBytes(4).toString('hex');
   const slices = partition(scenario.devices, scenario.workers);
   const budgets = scenario.messages === undefined ? undefined : partition(scenario.messages, scenario.workers);
   const totals = new Totals();
@@ -82,6 +90,7 @@ export async function runScenario(scenario: Scenario, target: Target, options: R
       budget: budgets ? budgets[index]!.end - budgets[index]!.start : undefined,
       connectRate: scenario.connectRate / scenario.workers,
       reportIntervalMs: REPORT_INTERVAL_MS,
+      total: slices.length,
     };
     return startWorker(input);
   });
@@ -165,7 +174,11 @@ export async function runScenario(scenario: Scenario, target: Target, options: R
         // Let the last reports (open connection gauges) arrive before the caller looks at the totals.
         await new Promise((r) => setTimeout(r, REPORT_INTERVAL_MS * 2));
         await Promise.race([options.hold?.(totals), abortPromise(options.signal)]);
-      } else {
+      } else if (options.beforeGo) {
+        await new Promise((r) => setTimeout(r, REPORT_INTERVAL_MS * 2));
+        await Promise.race([options.beforeGo(totals), abortPromise(options.signal)]);
+      }
+      if (scenario.mode === 'telemetry' && !options.signal?.aborted) {
         phase = 'running';
         goAt = performance.now();
         broadcast({ type: 'go' });
@@ -206,6 +219,8 @@ export async function runScenario(scenario: Scenario, target: Target, options: R
     latency: totals.latencySummary(),
     connectLatency: summarize(totals.connectLatency),
     errors: { ...totals.errors },
+    histograms: { latency: encodeHistogram(totals.latency), connectLatency: encodeHistogram(totals.connectLatency) },
+    runId,
   };
 }
 

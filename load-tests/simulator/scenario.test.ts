@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TributaryError } from '../../core/errors/index.ts';
-import { deviceId, isLoopbackV4, partition, validateScenario } from './scenario.ts';
+import { deviceId, isLoopbackV4, partition, usesX509, validateScenario } from './scenario.ts';
 
 function problemsOf(fn: () => unknown): string {
   try {
@@ -77,4 +77,25 @@ test('partition splits into contiguous slices differing by at most one', () => {
 
 test('device ids are prefix plus zero-padded index', () => {
   assert.equal(deviceId({ deviceIdPrefix: 'sim' }, 42), 'sim-000042');
+});
+
+test('usesX509 spreads the X.509 share evenly over the device indexes', () => {
+  const count = (mix: { sas: number; x509: number }, n: number) => Array.from({ length: n }, (_, i) => usesX509(mix, i)).filter(Boolean).length;
+  assert.equal(count({ sas: 1, x509: 0 }, 1000), 0);
+  assert.equal(count({ sas: 0, x509: 1 }, 1000), 1000);
+  assert.equal(count({ sas: 3, x509: 1 }, 1000), 250);
+  assert.equal(count({ sas: 1, x509: 1 }, 10), 5);
+  // Evenly: every window of 4 consecutive devices in a 1:3 mix holds exactly one X.509 device.
+  for (let start = 0; start < 100; start += 4) assert.equal([0, 1, 2, 3].filter((k) => usesX509({ sas: 3, x509: 1 }, start + k)).length, 1);
+});
+
+test('rate, ramp, protocol and auth mix: defaults and the rules between them', () => {
+  const s = validateScenario({ devices: 2, messages: 10 });
+  assert.equal(s.protocol, 'mqtt');
+  assert.deepEqual(s.authMix, { sas: 1, x509: 0 });
+  assert.equal(s.rampSeconds, 0);
+  assert.equal(s.messageRate, undefined);
+  assert.match(problemsOf(() => validateScenario({ devices: 2, messages: 10, rampSeconds: 5 })), /rampSeconds: a ramp needs a messageRate/);
+  assert.match(problemsOf(() => validateScenario({ devices: 2, messages: 10, authMix: { sas: 0, x509: 0 } })), /authMix/);
+  assert.match(problemsOf(() => validateScenario({ devices: 2, messages: 10, protocol: 'amqp' as 'mqtt' })), /protocol/);
 });

@@ -35,6 +35,20 @@ export const ScenarioSchema = Type.Object({
   localAddresses: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
   /** Reconnect a device whose connection dropped during the run (through the same connect rate limit). */
   reconnect: Type.Boolean({ default: true }),
+  /** Messages per second over all devices; absent: as fast as the in-flight windows and the acks allow. */
+  messageRate: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  /** The message rate rises linearly from 0 to `messageRate` over this many seconds of the publishing phase. */
+  rampSeconds: Type.Number({ minimum: 0, default: 0 }),
+  /** `mqtt`: MQTT over TLS (8883 role); `mqtt-ws`: MQTT over WebSockets at `/$iothub/websocket` (iothub-wire.md §3). */
+  protocol: Type.Union([Type.Literal('mqtt'), Type.Literal('mqtt-ws')], { default: 'mqtt' }),
+  /**
+   * Relative weights of the device credentials: SAS tokens and X.509 (self-signed, thumbprint). Devices are
+   * interleaved by index so every worker gets the same mix.
+   */
+  authMix: Type.Object({
+    sas: Type.Number({ minimum: 0, default: 1 }),
+    x509: Type.Number({ minimum: 0, default: 0 }),
+  }, { default: {} }),
 });
 
 export type Scenario = Static<typeof ScenarioSchema>;
@@ -58,6 +72,8 @@ export function validateScenario(input: ScenarioInput): Scenario {
   if (s.messages !== undefined && s.messages < s.devices) {
     problems.push(`messages: ${s.messages} is fewer than the ${s.devices} devices; every device sends at least one`);
   }
+  if (s.rampSeconds > 0 && s.messageRate === undefined) problems.push('rampSeconds: a ramp needs a messageRate to ramp up to');
+  if (s.authMix.sas + s.authMix.x509 <= 0) problems.push('authMix: at least one of sas and x509 must have a positive weight');
   s.localAddresses?.forEach((a, i) => {
     // The harness only ever talks to this machine (127.0.0.0/8): a source address elsewhere would mean traffic elsewhere.
     if (!isLoopbackV4(a)) problems.push(`localAddresses[${i}]: ${a} is not an IPv4 loopback address (127.0.0.0/8)`);
@@ -89,4 +105,10 @@ export function partition(total: number, parts: number): Array<{ start: number; 
     start += size;
   }
   return out;
+}
+
+/** Whether device `index` authenticates with X.509: the x509 share spread evenly over the indexes (deterministic). */
+export function usesX509(mix: Scenario['authMix'], index: number): boolean {
+  const share = mix.x509 / (mix.sas + mix.x509);
+  return Math.floor((index + 1) * share) > Math.floor(index * share);
 }

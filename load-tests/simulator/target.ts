@@ -37,6 +37,13 @@ export interface IotHubTarget {
   deviceKey: string;
   /** Token lifetime; the SDK's default is 3600 s (wire §1.3). */
   tokenTtlSeconds?: number;
+  /** HTTPS port serving MQTT over WebSockets (`protocol: 'mqtt-ws'`); IoT Hub's is 443 (wire §3). */
+  wsPort?: number;
+  /**
+   * The one self-signed client certificate every X.509 device of the bench presents (each device is registered
+   * with its thumbprint), so X.509 costs one SecureContext per worker, not one per device.
+   */
+  x509?: { certPem: string; keyPem: string };
 }
 
 export type Target = MqttTarget | IotHubTarget;
@@ -54,9 +61,10 @@ export interface ConnectFields {
   clean: boolean;
 }
 
-/** CONNECT fields; `nowSeconds` is injected so tokens are testable. */
-export function connectFields(target: Target, id: string, nowSeconds: number): ConnectFields {
+/** CONNECT fields; `nowSeconds` is injected so tokens are testable. An X.509 device sends no password (wire §1.3). */
+export function connectFields(target: Target, id: string, nowSeconds: number, x509 = false): ConnectFields {
   if (target.kind === 'mqtt') return { clientId: id, clean: target.clean ?? true };
+  if (x509) return { clientId: id, username: iotHubUsername(target.hubName, id), clean: false };
   const expiresAt = Math.floor(nowSeconds) + (target.tokenTtlSeconds ?? 3600);
   return {
     // IoT Hub requires clientId = deviceId and a persistent session (wire §0.4, §2.1).

@@ -9,8 +9,8 @@ import { createSecureContext } from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SimDevice, type DeviceContext } from './device.ts';
 import { createHistogram, encodeHistogram } from './histogram.ts';
-import { TokenBucket, sleep } from './rate-limiter.ts';
-import { deviceId, type Scenario } from './scenario.ts';
+import { RampPacer, TokenBucket, sleep } from './rate-limiter.ts';
+import { deviceId, usesX509, type Scenario } from './scenario.ts';
 import { emptyReport, type WorkerReport } from './stats.ts';
 import type { Target } from './target.ts';
 
@@ -26,6 +26,8 @@ export interface WorkerInput {
   budget: number | undefined;
   connectRate: number;
   reportIntervalMs: number;
+  /** Number of workers: each paces messageRate / total. */
+  total: number;
 }
 
 export type ToWorker = { type: 'go' } | { type: 'stop' };
@@ -45,16 +47,21 @@ let remaining = input.budget ?? Infinity;
 let finishedSent = false;
 let publishing = false;
 const limiter = new TokenBucket(input.connectRate);
+/** Set when the publishing phase starts, for rate-paced scenarios (each worker paces its share of the rate). */
+let pacer: RampPacer | undefined;
+const caPem = target.kind === 'iothub' ? target.caPem : target.tls?.caPem;
 
 const ctx: DeviceContext = {
   scenario,
   target,
   runId: input.runId,
   // One SecureContext for all devices: parsing the CA per connection would cost more than the handshake.
-  secureContext: target.kind === 'iothub' ? createSecureContext({ ca: target.caPem }) : target.tls ? createSecureContext({ ca: target.tls.caPem }) : undefined,
+  secureContext: caPem !== undefined ? createSecureContext({ ca: caPem }) : undefined,
+  x509SecureContext: target.kind === 'iothub' && target.x509 ? createSecureContext({ ca: target.caPem, cert: target.x509.certPem, key: target.x509.keyPem }) : undefined,
   report: emptyReport(),
   latency: createHistogram(),
   connectLatency: createHistogram(),
+  paced: false,
   inFlight: 0,
   open: 0,
   lastAckAt: 0,
@@ -102,7 +109,29 @@ async function reconnect(device: SimDevice): Promise<void> {
 const devices: SimDevice[] = [];
 for (let i = input.start; i < input.end; i++) {
   const local = scenario.localAddresses?.[i % scenario.localAddresses.length];
-  devices.push(new SimDevice(deviceId(scenario, i), ctx, local));
+  devices.push(new SimDevice(deviceId(scenario, i), ctx, local, target.kind === 'iothub' && usesX509(scenario.authMix, i)));
+}
+
+/**
+ * Rate-paced runs: acks do not pull the next message; a ticker hands the pacer's allowance out round-robin, one
+ * message per device per turn, to the devices with room in their in-flight window.
+ */
+let cursor = 0;
+let pacerTicker: ReturnType<typeof setInterval> | undefined;
+function paceTick(): void {
+  if (!pacer) return;
+  let allowance = pacer.available();
+  // One full turn without a publish means every device is full or disconnected: wait for the next tick.
+  for (let idle = 0; allowance > 0 && idle < devices.length && remaining > 0; ) {
+    const d = devices[cursor++ % devices.length]!;
+    if (d.pumpOne()) {
+      pacer.take();
+      allowance--;
+      idle = 0;
+    } else {
+      idle++;
+    }
+  }
 }
 
 const reporter = setInterval(() => post({ type: 'report', report: flush(), lastAckAt: ctx.lastAckAt }), input.reportIntervalMs);
@@ -110,6 +139,11 @@ const reporter = setInterval(() => post({ type: 'report', report: flush(), lastA
 port.on('message', (m: ToWorker) => {
   if (m.type === 'go' && !stopping.signal.aborted) {
     publishing = true;
+    if (scenario.messageRate !== undefined) {
+      pacer = new RampPacer(scenario.messageRate / input.total, scenario.rampSeconds);
+      ctx.paced = true;
+      pacerTicker = setInterval(paceTick, 5);
+    }
     for (const d of devices) d.startPublishing();
     if (input.budget !== undefined) ctx.onSettled();
   } else if (m.type === 'stop') {
@@ -128,6 +162,7 @@ post({ type: 'connected' });
 
 await new Promise<void>((resolve) => (stopping.signal.aborted ? resolve() : stopping.signal.addEventListener('abort', () => resolve(), { once: true })));
 publishing = false;
+clearInterval(pacerTicker);
 for (const d of devices) d.stopPublishing();
 
 // Drain: give outstanding publishes their acks (they count), up to the scenario's drain timeout.
