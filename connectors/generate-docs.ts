@@ -2,8 +2,8 @@
  * Keeps the settings table of each connector page (docs/connectors/<type>.md) in step with the connector's config
  * schema: the part between `<!-- settings:begin (… connectors/generate-docs.ts) -->` and `<!-- settings:end -->` is
  * rendered from the schema of the type registered in connectors/index.ts; the prose around it is written by hand.
- * Pages whose markers name another generator are left to it. `node --import tsx connectors/generate-docs.ts` rewrites
- * the tables; generate-docs.test.ts fails when one is stale.
+ * One generator for every connector, so the tables read alike and a new connector only adds the markers to its page.
+ * `node --import tsx connectors/generate-docs.ts` rewrites the tables; generate-docs.test.ts fails when one is stale.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,14 +25,30 @@ function typeOf(schema: TSchema): string {
   return `${s.type ?? 'any'}${bounds}`;
 }
 
-export function renderSettingsTable(schema: TSchema): string {
+interface Row {
+  path: string;
+  schema: TSchema;
+  required: boolean;
+}
+
+/** One row per setting; a nested section with fixed keys (storage's `s3`) gives one row per key, `s3.bucket`. */
+export function settingRows(schema: TSchema, prefix = ''): Row[] {
   const properties = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
   const required = new Set((schema as { required?: string[] }).required ?? []);
+  return Object.entries(properties).flatMap(([key, child]) => {
+    const path = `${prefix}${key}`;
+    const c = child as { type?: string; properties?: unknown };
+    if (c.type === 'object' && c.properties) return settingRows(child, `${path}.`);
+    return [{ path, schema: child, required: required.has(key) }];
+  });
+}
+
+export function renderSettingsTable(schema: TSchema): string {
   const lines = ['| Setting | Type | Default | Description |', '|---|---|---|---|'];
-  for (const [key, child] of Object.entries(properties)) {
-    const s = child as { default?: unknown; description?: string };
-    const fallback = 'default' in s ? `\`${JSON.stringify(s.default)}\`` : required.has(key) ? '*required*' : '*(absent)*';
-    lines.push(`| \`${key}\` | ${typeOf(child)} | ${cell(fallback)} | ${cell(s.description ?? '')} |`);
+  for (const row of settingRows(schema)) {
+    const s = row.schema as { default?: unknown; description?: string };
+    const fallback = 'default' in s ? `\`${JSON.stringify(s.default)}\`` : row.required ? '*required*' : '*(absent)*';
+    lines.push(`| \`${row.path}\` | ${typeOf(row.schema)} | ${cell(fallback)} | ${cell(s.description ?? '')} |`);
   }
   return lines.join('\n');
 }

@@ -17,10 +17,15 @@ export function clickhouseHubDefaults(hub: HubContext): Record<string, unknown> 
 
 registerConnectorType('kafka', kafkaConnector);
 registerConnectorType('clickhouse', clickhouseConnector, clickhouseHubDefaults);
-registerConnectorType('rabbitmq', rabbitmqConnector, (hub) => ({ url: hub.amqp?.url }));
+// An endpoint with no queue or exchange publishes to a queue named after the endpoint (as a Service Bus queue endpoint
+// names its queue), so `{ "type": "rabbitmq" }` alone is a working endpoint.
+registerConnectorType('rabbitmq', rabbitmqConnector, (hub, endpoint) => ({
+  url: hub.amqp?.url,
+  ...(endpoint.settings.queue === undefined && endpoint.settings.exchange === undefined ? { queue: endpoint.name } : {}),
+}));
 registerConnectorType('storage', storageConnector, (hub) => ({ hubName: hub.hubName, directory: join(hub.dataDir, 'storage') }));
 registerConnectorType('webhook', webhookConnector, (hub) => ({ hubName: hub.hubName }));
 
 export { clickhouseConnector, kafkaConnector, rabbitmqConnector, storageConnector, webhookConnector };
-export { connectorType, registerConnectorType, registeredConnectorTypes, type ConnectorType, type HubContext } from './runtime/registry.ts';
+export { connectorType, effectiveSettings, registerConnectorType, registeredConnectorTypes, type ConnectorType, type EndpointContext, type HubContext } from './runtime/registry.ts';
 export { startEndpointSupervisor, type EndpointSupervisor, type EndpointStatus } from './runtime/endpoint-supervisor.ts';

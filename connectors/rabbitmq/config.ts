@@ -12,7 +12,8 @@ export const RabbitMqConfigSchema = Type.Object(
         'The user in it is the one RabbitMQ validates the user-id property against.',
     }),
     queue: Type.Optional(name('Queue to publish to through the default exchange — the Service Bus queue role. Declared durable on connect ' +
-      '(unless `declare` is false). Set either `queue` or `exchange`.')),
+      '(unless `declare` is false). Set either `queue` or `exchange`; an endpoint of the hub that sets neither publishes to a ' +
+      'queue named after the endpoint.')),
     exchange: Type.Optional(name('Exchange to publish to — the Service Bus topic role: consumers bind their own queues. Declared durable ' +
       'on connect with `exchangeType` (unless `declare` is false). Set either `queue` or `exchange`.')),
     exchangeType: Type.Union([Type.Literal('topic'), Type.Literal('direct'), Type.Literal('fanout'), Type.Literal('headers')], {

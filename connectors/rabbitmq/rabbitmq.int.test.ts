@@ -20,6 +20,7 @@ import { eventually, services, uniqueName } from '../../test/support/services.ts
 import { TributaryError } from '../../core/errors/index.ts';
 import { SinkError } from '../runtime/define-connector.ts';
 import { runConnector } from '../runtime/run-connector.ts';
+import { routedRecord } from '../runtime/testing.ts';
 import { rabbitmqConnector } from './rabbitmq.ts';
 
 let platform: EmbeddedPlatform;
@@ -61,17 +62,8 @@ function telemetry(i: number, overrides: Partial<EnrichedDeviceMessage> = {}): E
 
 /** Routes `messages` to `endpoint` as the router does: ForwardedRecord around the Avro-encoded enriched message. */
 async function route(endpoint: string, messages: EnrichedDeviceMessage[], firstOffset = 0): Promise<void> {
-  const topic = routeTopic(endpoint);
-  const records = [];
-  for (const [n, m] of messages.entries()) {
-    const forwarded: ForwardedRecord = {
-      sourceTopic: TOPICS.deviceMessagesEnriched, sourcePartition: 0, sourceOffset: firstOffset + n, sourceTimestamp: m.enqueuedTime,
-      key: Buffer.from(m.connectionDeviceId), value: await platform.serde.encode(TOPICS.deviceMessagesEnriched, m), headers: {},
-      route: 'all', endpoint, forwardedTime: Date.now(),
-    };
-    records.push({ key: m.connectionDeviceId, value: await platform.serde.encode(topic, forwarded) });
-  }
-  await platform.log.produce(topic, records);
+  const records = await Promise.all(messages.map((m, n) => routedRecord(platform.serde, endpoint, m, { sourceOffset: firstOffset + n, route: 'all' })));
+  await platform.log.produce(routeTopic(endpoint), records);
 }
 
 async function drain(queue: string, count: number, timeoutMs = 60_000): Promise<GetMessage[]> {

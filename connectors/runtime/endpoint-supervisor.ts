@@ -140,7 +140,7 @@ export async function startEndpointSupervisor(options: EndpointSupervisorOptions
         topics: [topic],
         groupId,
         metricsLabel: endpoint,
-        config: effectiveSettings(connector, settings, options.hub),
+        config: effectiveSettings(connector, { name: endpoint, settings }, options.hub),
         logger: componentLogger('connector', { connector: type, endpoint }),
       });
       if (stopping.signal.aborted || entries.get(endpoint) !== entry) {

@@ -15,6 +15,15 @@ export interface HubContext {
   amqp?: { url?: string | undefined };
 }
 
+/** The endpoint a connector is started for, as the route store holds it (its own settings, before the hub's defaults). */
+export interface EndpointContext {
+  name: string;
+  settings: Record<string, unknown>;
+}
+
+/** Settings filled in from the hub's configuration and the endpoint's name where the endpoint does not set them. */
+export type HubDefaults = (hub: HubContext, endpoint: EndpointContext) => Record<string, unknown>;
+
 export interface ConnectorType {
   // The registry holds definitions of many config types; each is validated against its own schema at start.
   definition: ConnectorDefinition<TSchema>;
@@ -22,12 +31,12 @@ export interface ConnectorType {
    * Settings filled in from the hub's configuration where the endpoint does not set them (an endpoint's own settings
    * win). Only keys the connector's schema has: schemas reject unknown ones.
    */
-  hubDefaults?: (hub: HubContext) => Record<string, unknown>;
+  hubDefaults?: HubDefaults;
 }
 
 const types = new Map<string, ConnectorType>();
 
-export function registerConnectorType<S extends TSchema>(type: string, definition: ConnectorDefinition<S>, hubDefaults?: (hub: HubContext) => Record<string, unknown>): void {
+export function registerConnectorType<S extends TSchema>(type: string, definition: ConnectorDefinition<S>, hubDefaults?: HubDefaults): void {
   if (!/^[a-z][a-z0-9-]*$/.test(type)) throw new TributaryError('ArgumentInvalid', `connector type "${type}" must be lower-case kebab-case`);
   types.set(type, { definition: definition as unknown as ConnectorDefinition<TSchema>, ...(hubDefaults ? { hubDefaults } : {}) });
 }
@@ -41,8 +50,9 @@ export function registeredConnectorTypes(): string[] {
 }
 
 /** The endpoint's settings over the hub's defaults for its type; `undefined` values of the defaults are left out. */
-export function effectiveSettings(type: ConnectorType, settings: Record<string, unknown>, hub: HubContext): Record<string, unknown> {
-  const defaults = type.hubDefaults?.(hub) ?? {};
+export function effectiveSettings(type: ConnectorType, endpoint: EndpointContext, hub: HubContext): Record<string, unknown> {
+  const settings = endpoint.settings;
+  const defaults = type.hubDefaults?.(hub, endpoint) ?? {};
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(defaults)) if (v !== undefined) out[k] = v;
   return { ...out, ...settings };

@@ -18,18 +18,24 @@ export function sampleDeviceMessage(overrides: Partial<EnrichedDeviceMessage> = 
   };
 }
 
+export interface RoutedOptions {
+  /** Topic `value` was read from (its Avro subject); default iot.device.messages.enriched. */
+  sourceTopic?: string;
+  sourcePartition?: number;
+  sourceOffset?: number;
+  /** Record key; default the value's device id (`connectionDeviceId`, else `deviceId`). */
+  key?: string;
+  route?: string;
+}
+
 /**
- * The record the router would write to `iot.route.<endpoint>` for `value` read from `sourceTopic` at `position`
- * (key = device id). Defaults: device messages from iot.device.messages.enriched, partition 0, offset 0.
+ * The value the router would write to `iot.route.<endpoint>` for `value` read from `sourceTopic` at `position`: a
+ * ForwardedRecord around `value` in its own Confluent wire format. Defaults: device messages from
+ * iot.device.messages.enriched, partition 0, offset 0.
  */
-export async function routedRecord(
-  serde: AvroSerde,
-  endpoint: string,
-  value: unknown,
-  options: { sourceTopic?: string; sourcePartition?: number; sourceOffset?: number; key?: string; route?: string } = {},
-): Promise<ProduceRecord> {
+export async function routedValue(serde: AvroSerde, endpoint: string, value: unknown, options: RoutedOptions = {}): Promise<Buffer> {
   const sourceTopic = options.sourceTopic ?? TOPICS.deviceMessagesEnriched;
-  const key = options.key ?? (value as { connectionDeviceId?: string; deviceId?: string }).connectionDeviceId ?? (value as { deviceId?: string }).deviceId ?? null;
+  const key = keyOf(value, options);
   const forwarded: ForwardedRecord = {
     sourceTopic,
     sourcePartition: options.sourcePartition ?? 0,
@@ -42,6 +48,15 @@ export async function routedRecord(
     endpoint,
     forwardedTime: Date.now(),
   };
-  const topic = routeTopic(endpoint);
-  return { key, value: await serde.encode(topic, forwarded) };
+  return serde.encode(routeTopic(endpoint), forwarded);
+}
+
+/** The record to produce to `iot.route.<endpoint>` (key = device id) carrying `routedValue(…)`. */
+export async function routedRecord(serde: AvroSerde, endpoint: string, value: unknown, options: RoutedOptions = {}): Promise<ProduceRecord> {
+  return { key: keyOf(value, options), value: await routedValue(serde, endpoint, value, options) };
+}
+
+function keyOf(value: unknown, options: RoutedOptions): string | null {
+  const v = value as { connectionDeviceId?: string; deviceId?: string };
+  return options.key ?? v.connectionDeviceId ?? v.deviceId ?? null;
 }

@@ -6,12 +6,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import avro from 'avsc';
 import iothub from 'azure-iothub';
 import device from 'azure-iot-device';
 import deviceMqtt from 'azure-iot-device-mqtt';
@@ -19,6 +17,7 @@ import S3rver from 's3rver';
 import { ServiceClient } from '../../cli/service-client.ts';
 import { eventually, uniqueName } from '../../test/support/services.ts';
 import { startTestHub, type TestHub } from '../../test/support/test-hub.ts';
+import { listFiles, readAvro } from './test-records.ts';
 
 const BUCKET = 'e2e-files';
 let testHub: TestHub;
@@ -37,22 +36,6 @@ after(async () => {
   await s3?.close();
   await rm(scratch, { recursive: true, force: true });
 });
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
-}
-
-async function avroRecords(file: Buffer): Promise<Record<string, unknown>[]> {
-  const records: Record<string, unknown>[] = [];
-  const decoder = new avro.streams.BlockDecoder();
-  decoder.on('data', (r: Record<string, unknown>) => records.push({ ...r }));
-  await new Promise<void>((resolve, reject) => {
-    decoder.on('end', resolve).on('error', reject);
-    Readable.from([file]).pipe(decoder);
-  });
-  return records;
-}
 
 test('SDK telemetry routed to storage endpoints lands in files and in a bucket with IoT Hub\'s fields', async () => {
   const { hub } = testHub;
@@ -91,12 +74,12 @@ test('SDK telemetry routed to storage endpoints lands in files and in a bucket w
   const root = join(hub.platform.dataDir, 'storage');
   const lines = await eventually('both messages in local files', async () => {
     const found: Record<string, unknown>[] = [];
-    for (const file of (await filesUnder(root)).filter((f) => f.includes(`-${local}-`))) {
+    for (const file of (await listFiles(root)).filter((f) => f.includes(`-${local}-`))) {
       for (const line of (await readFile(join(root, file), 'utf8')).split('\n').filter(Boolean)) found.push(JSON.parse(line) as Record<string, unknown>);
     }
     return found.length >= 2 ? found : undefined;
   }, 60_000);
-  const files = (await filesUnder(root)).filter((f) => f.includes(`-${local}-`));
+  const files = (await listFiles(root)).filter((f) => f.includes(`-${local}-`));
   const namePattern = new RegExp(`^${hub.config.hubName}/\\d+/\\d{4}/\\d{2}/\\d{2}/\\d{2}/\\d{2}-${local}-\\d{20}\\.json$`);
   assert.ok(files.every((f) => namePattern.test(f.split('\\').join('/'))), files.join(', '));
   const byId = new Map(lines.map((l) => [(l.SystemProperties as Record<string, string>).messageId, l]));
@@ -122,7 +105,7 @@ test('SDK telemetry routed to storage endpoints lands in files and in a bucket w
       const found: Record<string, unknown>[] = [];
       for (const o of (listed.Contents ?? []).filter((c) => c.Key!.includes(`-${bucket}-`))) {
         const got = await s3Client.send(new GetObjectCommand({ Bucket: BUCKET, Key: o.Key! }));
-        found.push(...(await avroRecords(Buffer.from(await got.Body!.transformToByteArray()))));
+        found.push(...(await readAvro(Buffer.from(await got.Body!.transformToByteArray()))));
       }
       return found.length >= 2 ? found : undefined;
     }, 60_000);

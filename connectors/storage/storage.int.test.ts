@@ -5,12 +5,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import avro from 'avsc';
 import S3rver from 's3rver';
 import { TributaryError } from '../../core/errors/index.ts';
 import { componentLogger } from '../../core/logging/logger.ts';
@@ -23,7 +21,7 @@ import { runConnector } from '../runtime/run-connector.ts';
 import { StorageConfigSchema, type StorageConfig } from './config.ts';
 import { storageConnector } from './index.ts';
 import { StorageSink } from './storage.ts';
-import { BASE_TIME, routedRange, routedRecord, deviceMessage } from './test-records.ts';
+import { BASE_TIME, deviceMessage, listFiles, readAvro, routedRange, routedRecord } from './test-records.ts';
 
 const logger = componentLogger('test', { connector: 'storage' });
 const BUCKET = 'tributary-files';
@@ -48,11 +46,6 @@ function sink(config: Record<string, unknown>): Promise<StorageSink> {
   return StorageSink.create(validateOptions('storage', StorageConfigSchema, config) as StorageConfig, { logger, serde: platform.serde });
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
-}
-
 /** The messages' `i` (body `{"i":…}`) of every line of every JSON-lines file under `dir`. */
 async function jsonMessages(dir: string): Promise<number[]> {
   const out: number[] = [];
@@ -60,17 +53,6 @@ async function jsonMessages(dir: string): Promise<number[]> {
     for (const line of (await readFile(join(dir, file), 'utf8')).split('\n').filter(Boolean)) out.push((JSON.parse(line) as { Body: { i: number } }).Body.i);
   }
   return out.sort((a, b) => a - b);
-}
-
-async function readAvro(file: Buffer): Promise<Record<string, unknown>[]> {
-  const records: Record<string, unknown>[] = [];
-  const decoder = new avro.streams.BlockDecoder();
-  decoder.on('data', (r: Record<string, unknown>) => records.push({ ...r }));
-  await new Promise<void>((resolve, reject) => {
-    decoder.on('end', resolve).on('error', reject);
-    Readable.from([file]).pipe(decoder);
-  });
-  return records;
 }
 
 const pad = (offset: number) => String(offset).padStart(20, '0');

@@ -16,6 +16,7 @@ import { componentLogger } from '../../core/logging/logger.ts';
 import { validateOptions } from '../../core/runtime/validate-options.ts';
 import { SinkError } from '../runtime/define-connector.ts';
 import { runConnector, type RunningConnector } from '../runtime/run-connector.ts';
+import { routedRecord } from '../runtime/testing.ts';
 import { webhookConnector } from './webhook.ts';
 
 interface Received {
@@ -74,15 +75,7 @@ function telemetry(i: number): EnrichedDeviceMessage {
 async function route(endpoint: string, sources: { topic: string; value: unknown }[]): Promise<string> {
   const topic = routeTopic(endpoint);
   await platform.log.createTopics([{ name: topic, partitions: 2 }]);
-  const records = [];
-  for (const [offset, s] of sources.entries()) {
-    const deviceId = (s.value as { deviceId?: string; connectionDeviceId?: string }).connectionDeviceId ?? (s.value as { deviceId: string }).deviceId;
-    const forwarded: ForwardedRecord = {
-      sourceTopic: s.topic, sourcePartition: 0, sourceOffset: offset, sourceTimestamp: T0, key: Buffer.from(deviceId),
-      value: await platform.serde.encode(s.topic, s.value), headers: {}, route: 'r', endpoint, forwardedTime: Date.now(),
-    };
-    records.push({ key: deviceId, value: await platform.serde.encode(topic, forwarded) });
-  }
+  const records = await Promise.all(sources.map((s, offset) => routedRecord(platform.serde, endpoint, s.value, { sourceTopic: s.topic, sourceOffset: offset, route: 'r' })));
   await platform.log.produce(topic, records);
   return topic;
 }

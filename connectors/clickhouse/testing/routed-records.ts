@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '../../../core/log/topics.ts';
 import type { LogRecord, ProduceRecord } from '../../../core/log/types.ts';
-import type { AvroSerde, EnrichedDeviceMessage, ForwardedRecord } from '../../../core/serde/index.ts';
+import type { AvroSerde, EnrichedDeviceMessage } from '../../../core/serde/index.ts';
+import { routedValue as routedValueOf } from '../../runtime/testing.ts';
 
 export interface Origin {
   sourceTopic: string;
@@ -14,14 +15,10 @@ export interface Origin {
 }
 
 /** The value of an endpoint-topic record wrapping `value`, encoded for `sourceTopic`. */
-export async function routedValue(serde: AvroSerde, endpointTopic: string, value: unknown, origin: Origin): Promise<Buffer> {
-  const inner = await serde.encode(origin.sourceTopic, value);
-  const endpoint = endpointTopic.replace(/^iot\.route\./, '');
-  const forwarded: ForwardedRecord = {
-    sourceTopic: origin.sourceTopic, sourcePartition: origin.partition, sourceOffset: origin.offset, sourceTimestamp: Date.now(),
-    key: null, value: inner, headers: {}, route: 'to-clickhouse', endpoint, forwardedTime: Date.now(),
-  };
-  return serde.encode(endpointTopic, forwarded);
+export function routedValue(serde: AvroSerde, endpointTopic: string, value: unknown, origin: Origin): Promise<Buffer> {
+  return routedValueOf(serde, endpointTopic.replace(/^iot\.route\./, ''), value, {
+    sourceTopic: origin.sourceTopic, sourcePartition: origin.partition, sourceOffset: origin.offset, route: 'to-clickhouse',
+  });
 }
 
 /** A LogRecord as a consumer of `endpointTopic` would receive it, at `offset` of partition 0. */
