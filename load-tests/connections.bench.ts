@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- connections` / `tributary bench connections`: memory per idle MQTT connection on the server.
+ * `npm run bench -- connections-memory` / `tributary bench connections-memory`: memory per idle MQTT connection on the server.
  * Opens N connections (default 10,000; 1,000 under CI=true) from worker threads at a bounded rate, spread over several
  * loopback source addresses (127.0.0.2, 127.0.0.3, …) because one source address has only ~28k ephemeral ports toward
  * one server port (net.ipv4.ip_local_port_range), then reads the server's VmRSS before and after and divides.

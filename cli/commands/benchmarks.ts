@@ -9,6 +9,8 @@ const scenario = (name: string) => async (): Promise<Benchmark> => (await import
 export const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   log: () => import('../../core/log/log.bench.ts'),
   ingest: () => import('../../load-tests/ingest.bench.ts'),
+  // Hub CPU µs per QoS 1 message (Kafka and embedded) and heap per idle TLS connection: figures that hold on a busy machine.
+  'ingest-cost': () => import('../../ingest/cost.bench.ts'),
   smoke: scenario('smoke'),
   throughput: scenario('throughput'),
   'steady-10k': scenario('steady-10k'),

@@ -30,9 +30,15 @@ export interface InboundMessage {
 
 /** IoT Hub counts the body and the properties against the 256 KB limit. */
 export function messageSize(m: InboundMessage): number {
+  // for…in, not Object.entries: no arrays per message on the ingest hot path.
   let size = m.body.length;
-  for (const [k, v] of Object.entries(m.properties)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
-  for (const v of Object.values(m.system)) if (typeof v === 'string') size += Buffer.byteLength(v);
+  const props = m.properties;
+  for (const k in props) size += Buffer.byteLength(k) + Buffer.byteLength(props[k]!);
+  const system = m.system as Record<string, unknown>;
+  for (const k in system) {
+    const v = system[k];
+    if (typeof v === 'string') size += Buffer.byteLength(v);
+  }
   return size;
 }
 

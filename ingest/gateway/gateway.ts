@@ -25,6 +25,7 @@ import { buildDeviceMessage, messageSize, type InboundMessage } from './envelope
 import { StoreSessionStore, type SessionStore } from './session-store.ts';
 import { KeyedThrottle } from './throttle.ts';
 import { LifecycleListener } from './lifecycle-listener.ts';
+import { RecordBatcher, type WriteSink } from './record-batcher.ts';
 import { DEFAULT_LIMITS, identityKey, type ConnectRequest, type DeviceIdentity, type GatewayLimits, type GatewayTopics } from './types.ts';
 import type { SharedAccessPolicy } from '../../core/auth/policies.ts';
 import type { RegistryChange } from '../../core/registry/index.ts';
@@ -50,6 +51,14 @@ export interface GatewayOptions {
   logger?: Logger;
 }
 
+/** Settles the promise of `publishTelemetry`. */
+const PROMISE_SINK: WriteSink<{ resolve(): void; reject(err: Error): void }> = {
+  written(token, err) {
+    if (err) token.reject(err);
+    else token.resolve();
+  },
+};
+
 export class Gateway {
   readonly nodeId: string;
   readonly limits: GatewayLimits;
@@ -70,6 +79,7 @@ export class Gateway {
   /** Publishes of the whole node awaiting the log, and who waits for that number to drop. */
   private inflight = 0;
   private drainWaiters: Array<() => void> = [];
+  private readonly telemetryBatcher: RecordBatcher;
 
   constructor(o: GatewayOptions) {
     this.nodeId = o.nodeId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -93,10 +103,13 @@ export class Gateway {
     this.messageThrottle = new KeyedThrottle(this.limits.deviceMessages, this.limits.hubMessages, this.limits.maxShapingDelayMs);
     this.connectThrottle = new KeyedThrottle(undefined, this.limits.hubConnections, this.limits.maxShapingDelayMs);
     this.unsubscribe = o.registry.onChange((change) => this.onRegistryChange(change));
+    this.telemetryBatcher = new RecordBatcher(o.log, o.serde, TOPICS.deviceMessages, this.topics.deviceMessages, (n) => this.settled(n));
     this.lifecycle = new LifecycleListener({ nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.deviceLifecycle, logger: this.logger, onChange: (change) => this.onRegistryChange(change) });
   }
 
   async start(): Promise<void> {
+    // The writer schema now, so the first telemetry batch encodes synchronously; if the registry is down the batcher waits for it.
+    await this.serde.prepare(TOPICS.deviceMessages).catch(() => undefined);
     await this.connections.start();
     await this.commands.start();
     await this.lifecycle.start();
@@ -131,18 +144,27 @@ export class Gateway {
     return wait;
   }
 
-  /** Size check first (MessageTooLarge), then the envelope goes to the log; resolves when the log acknowledged it. */
-  publishTelemetry(identity: DeviceIdentity, message: InboundMessage, protocol: Protocol): Promise<void> {
+  /**
+   * The hot path: size check (MessageTooLarge), then the envelope joins this turn's batch for the log; `sink` is told
+   * once the log acknowledged it (or why not — also synchronously, for a refusal). No promise per message.
+   */
+  submitTelemetry<T>(identity: DeviceIdentity, message: InboundMessage, protocol: Protocol, sink: WriteSink<T>, token: T): void {
     const size = messageSize(message);
     if (size > this.limits.maxMessageBytes) {
-      return Promise.reject(new TributaryError('MessageTooLarge', `Message of ${size} bytes exceeds the ${this.limits.maxMessageBytes}-byte D2C limit; split it or upload a file`, { details: { size } }));
+      sink.written(token, new TributaryError('MessageTooLarge', `Message of ${size} bytes exceeds the ${this.limits.maxMessageBytes}-byte D2C limit; split it or upload a file`, { details: { size } }));
+      return;
     }
     const now = Date.now();
     this.recorder.activityAt(identity, now);
-    const record = buildDeviceMessage({ identity, message, protocol, ingestNode: this.nodeId, enqueuedTime: now });
-    return this.track(this.serde.encode(TOPICS.deviceMessages, record)
-      .then((value) => this.log.produce(this.topics.deviceMessages, [{ key: identity.deviceId, value, timestamp: now }]))
-      .then(() => undefined));
+    this.inflight++;
+    this.telemetryBatcher.add(identity.deviceId, buildDeviceMessage({ identity, message, protocol, ingestNode: this.nodeId, enqueuedTime: now }), now, sink, token);
+  }
+
+  /** `submitTelemetry` as a promise (Wills, other adapters, tests); resolves when the log acknowledged the message. */
+  publishTelemetry(identity: DeviceIdentity, message: InboundMessage, protocol: Protocol): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.submitTelemetry(identity, message, protocol, PROMISE_SINK, { resolve, reject });
+    });
   }
 
   /** Twin GET / reported PATCH from a device, to the twins processor (which answers via iot.cloud.commands). */
@@ -198,16 +220,17 @@ export class Gateway {
 
   private track(p: Promise<void>): Promise<void> {
     this.inflight++;
-    const done = () => {
-      this.inflight--;
-      if (this.drainWaiters.length > 0 && this.inflight <= this.limits.maxInflightPerNode * 0.75) {
-        const waiters = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const w of waiters) w();
-      }
-    };
-    p.then(done, done);
+    p.then(() => this.settled(1), () => this.settled(1));
     return p;
+  }
+
+  private settled(count: number): void {
+    this.inflight -= count;
+    if (this.drainWaiters.length > 0 && this.inflight <= this.limits.maxInflightPerNode * 0.75) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
   // ---- registry changes ------------------------------------------------------------------------------------------

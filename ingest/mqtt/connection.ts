@@ -21,6 +21,9 @@ import { handlePublish, publishWill } from './handle-publish.ts';
 import { handleSubscribe, handleUnsubscribe, type ActiveSubscription } from './handle-subscribe.ts';
 import { Outbound } from './outbound.ts';
 import { encodePacket, PacketReader, type Packet } from './packet-reader.ts';
+import { unwatch, watch, type Sweepable } from './sweeper.ts';
+import { TributaryError } from '../../core/errors/index.ts';
+import type { WriteSink } from '../gateway/record-batcher.ts';
 
 export type MqttProtocol = 'Mqtt' | 'MqttWs';
 
@@ -47,7 +50,33 @@ export function keepAliveTimeoutMs(keepaliveSeconds: number): number {
   return keepaliveSeconds > 0 ? Math.min(cap, keepaliveSeconds * 1500) : cap;
 }
 
-export class MqttConnection {
+/**
+ * A publish awaiting the log, in arrival order. PUBACKs go out in that order [MQTT-4.6.0-2]: a slot is answered only
+ * once every earlier one is settled.
+ */
+export interface AckSlot {
+  readonly messageId: number;
+  readonly qos: 0 | 1;
+  readonly what: string;
+  /** 0 awaiting the log, 1 written, 2 failed. */
+  state: 0 | 1 | 2;
+  err: Error | undefined;
+}
+
+/**
+ * Connections with packets to send this turn; one setImmediate writes them all. Everything written in one turn of the
+ * event loop goes out in one socket write per connection: the PUBACKs of a whole log batch resolve together, and over
+ * TLS one write is one record to encrypt instead of one per 4-byte PUBACK.
+ */
+let dirty: MqttConnection[] = [];
+
+function flushDirty(): void {
+  const list = dirty;
+  dirty = [];
+  for (const c of list) c.flush();
+}
+
+export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
   readonly id = randomUUID();
   state: State = 'awaitingConnect';
   identity: DeviceIdentity | undefined;
@@ -57,35 +86,47 @@ export class MqttConnection {
   handle: ConnectionHandle | undefined;
   will: { topic: string; payload: Buffer; retain: boolean } | undefined;
   readonly subscriptions = new Map<string, ActiveSubscription>();
-  readonly outbound: Outbound;
-  readonly log: Logger;
   /** Publishes of this connection awaiting the log. */
   inflight = 0;
-  /** Tail of the PUBACK chain: QoS 1 acknowledgements go out in the order the publishes arrived [MQTT-4.6.0-2]. */
-  ackTail: Promise<void> = Promise.resolve();
+  /** `devices/{id}/messages/events/` of the authenticated device (not module): the telemetry fast path. */
+  telemetryPrefix: string | undefined;
+  private outboundState: Outbound | undefined;
+  private logger: Logger | undefined;
   private readonly reader: PacketReader;
-  private readonly queue: Packet[] = [];
+  /** Packets held while blocked (created on first use: most connections never block after CONNECT). */
+  private queue: Packet[] | undefined;
   private blocked = false;
-  private readonly pauseReasons = new Set<'blocked' | 'inflight'>();
+  private pausedBlocked = false;
+  private pausedInflight = false;
   private waitingForNode = false;
-  private lastSeen = Date.now();
+  private readonly openedAt = Date.now();
+  private lastSeen = this.openedAt;
   private keepAliveMs = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  /** SAS token expiry, epoch ms; 0 = none. */
+  private expiresAtMs = 0;
   private gracefulDisconnect = false;
   /** Encoded packets written in this turn of the event loop; flushed together (see write). */
-  private outgoing: Buffer[] = [];
-  private flushScheduled = false;
+  private outgoing: Buffer[] | undefined;
+  private acks: AckSlot[] = [];
+  private ackHead = 0;
 
   constructor(readonly stream: Duplex, readonly ctx: ConnectionContext, readonly transport: TransportInfo) {
-    this.log = ctx.logger.child({ conn: this.id, remote: transport.remoteAddress });
-    this.outbound = new Outbound(this);
-    this.reader = new PacketReader((p) => this.onPacket(p), (err) => this.close(`malformed packet: ${err.message}`), ctx.maxPacketBytes);
+    this.reader = new PacketReader(this, ctx.maxPacketBytes);
     stream.on('data', (chunk: Buffer) => this.reader.push(chunk));
     stream.on('error', (err) => this.close(`transport error: ${err.message}`));
     stream.on('close', () => this.close('the client closed the connection'));
+    // WebSocket streams (ws createWebSocketStream) do not emit 'close'.
     stream.on('end', () => this.close('the client ended the connection'));
-    this.timer = setTimeout(() => this.close('no CONNECT within the connect timeout'), ctx.connectTimeoutMs);
+    watch(this);
+  }
+
+  /** A child logger only when something is logged: one per connection is ~1 KB on every idle connection. */
+  get log(): Logger {
+    return (this.logger ??= this.ctx.logger.child({ conn: this.id, remote: this.transport.remoteAddress }));
+  }
+
+  get outbound(): Outbound {
+    return (this.outboundState ??= new Outbound(this));
   }
 
   /** A method, not `state === 'closed'`, so callers re-read it after an await (TS would keep the narrowed type). */
@@ -97,12 +138,29 @@ export class MqttConnection {
     return this.ctx.gateway;
   }
 
+  /** Deadlines, checked by the shared sweeper. */
+  sweep(now: number): void {
+    if (this.state === 'awaitingConnect') {
+      if (now - this.openedAt >= this.ctx.connectTimeoutMs) this.close('no CONNECT within the connect timeout');
+    } else if (this.state === 'connected') {
+      if (now - this.lastSeen >= this.keepAliveMs) this.close(`no packet within 1.5 × keep-alive (${this.keepAliveMs / 1000} s)`);
+      // IoT Hub drops a SAS connection when its token expires; the SDK renews well before (wire §1.3).
+      else if (this.expiresAtMs > 0 && now >= this.expiresAtMs) this.close('the SAS token expired; reconnect with a new token');
+    }
+  }
+
   // ---- inbound ---------------------------------------------------------------------------------------------------
 
-  private onPacket(packet: Packet): void {
+  /** From the PacketReader. */
+  onPacket(packet: Packet): void {
     this.lastSeen = Date.now();
-    if (this.blocked) this.queue.push(packet);
+    if (this.blocked) (this.queue ??= []).push(packet);
     else this.dispatch(packet);
+  }
+
+  /** From the PacketReader: malformed bytes. */
+  onMalformed(err: Error): void {
+    this.close(`malformed packet: ${err.message}`);
   }
 
   private dispatch(packet: Packet): void {
@@ -113,7 +171,9 @@ export class MqttConnection {
     }
     switch (packet.cmd) {
       case 'publish': return handlePublish(this, packet);
-      case 'puback': return this.outbound.acknowledged(packet.messageId ?? 0);
+      case 'puback':
+        if (this.outboundState) this.outboundState.acknowledged(packet.messageId ?? 0);
+        return;
       case 'subscribe': return handleSubscribe(this, packet);
       case 'unsubscribe': return handleUnsubscribe(this, packet);
       case 'pingreq':
@@ -130,30 +190,65 @@ export class MqttConnection {
   /** Holds later packets until `unblock`; the socket pauses so they cannot pile up. */
   block(): void {
     this.blocked = true;
-    this.setPaused('blocked', true);
+    this.pausedBlocked = true;
+    this.applyPause();
   }
 
   unblock(): void {
     this.blocked = false;
-    this.setPaused('blocked', false);
-    while (!this.blocked && this.queue.length > 0 && this.state !== 'closed') {
-      const next = this.queue.shift();
+    this.pausedBlocked = false;
+    this.applyPause();
+    const queue = this.queue;
+    while (!this.blocked && queue !== undefined && queue.length > 0 && this.state !== 'closed') {
+      const next = queue.shift();
       if (next) this.dispatch(next);
     }
+    if (queue !== undefined && queue.length === 0) this.queue = undefined;
   }
 
-  // ---- backpressure ----------------------------------------------------------------------------------------------
+  // ---- publishes awaiting the log: order and backpressure ---------------------------------------------------------
 
-  /** Runs `p` as one in-flight publish: pauses reading above the limits, resumes once drained. */
-  trackPublish<T>(p: Promise<T>): Promise<T> {
+  /**
+   * Takes the next PUBACK slot for a publish and counts it in flight: above the per-connection or per-node limit the
+   * socket is paused until they drain (DESIGN.md §6: stop reading sockets instead of buffering).
+   */
+  enqueueAck(messageId: number, qos: 0 | 1, what: string): AckSlot {
+    const slot: AckSlot = { messageId, qos, what, state: 0, err: undefined };
+    this.acks.push(slot);
     this.inflight++;
-    if (this.inflight >= this.gateway.limits.maxInflightPerConnection || this.gateway.saturated) this.setPaused('inflight', true);
-    const done = () => {
-      this.inflight--;
-      if (this.pauseReasons.has('inflight') && this.inflight <= this.gateway.limits.maxInflightPerConnection / 2) this.resumeWhenNodeDrained();
-    };
-    p.then(done, done);
-    return p;
+    if (this.inflight >= this.gateway.limits.maxInflightPerConnection || this.gateway.saturated) {
+      this.pausedInflight = true;
+      this.applyPause();
+    }
+    return slot;
+  }
+
+  /** The log's answer for a slot (WriteSink): answers every settled slot at the head of the queue, in order. */
+  written(slot: AckSlot, err: Error | undefined): void {
+    slot.state = err === undefined ? 1 : 2;
+    slot.err = err;
+    this.inflight--;
+    if (this.pausedInflight && this.inflight <= this.gateway.limits.maxInflightPerConnection / 2) this.resumeWhenNodeDrained();
+    const acks = this.acks;
+    while (this.ackHead < acks.length) {
+      const head = acks[this.ackHead]!;
+      if (head.state === 0) break;
+      this.ackHead++;
+      if (head.state === 1) {
+        if (head.qos === 1) this.write({ cmd: 'puback', messageId: head.messageId });
+      } else if (head.qos === 0 && !(head.err instanceof TributaryError && !head.err.retriable)) {
+        this.log.warn({ err: head.err, device: this.clientId }, `QoS 0 ${head.what} not written (best effort)`);
+      } else {
+        this.close(`${head.what} not accepted: ${head.err?.message ?? 'unknown error'}`);
+      }
+    }
+    if (this.ackHead === acks.length) {
+      acks.length = 0;
+      this.ackHead = 0;
+    } else if (this.ackHead > 1024) {
+      acks.splice(0, this.ackHead);
+      this.ackHead = 0;
+    }
   }
 
   private resumeWhenNodeDrained(): void {
@@ -161,15 +256,14 @@ export class MqttConnection {
     this.waitingForNode = true;
     this.gateway.whenDrained(() => {
       this.waitingForNode = false;
-      this.setPaused('inflight', false);
+      this.pausedInflight = false;
+      this.applyPause();
     });
   }
 
-  private setPaused(reason: 'blocked' | 'inflight', on: boolean): void {
-    if (on) this.pauseReasons.add(reason);
-    else this.pauseReasons.delete(reason);
+  private applyPause(): void {
     if (this.state === 'closed') return;
-    if (this.pauseReasons.size > 0) this.stream.pause();
+    if (this.pausedBlocked || this.pausedInflight) this.stream.pause();
     else this.stream.resume();
   }
 
@@ -180,53 +274,34 @@ export class MqttConnection {
     this.identity = identity;
     this.state = 'connected';
     this.keepAliveMs = keepAliveTimeoutMs(keepaliveSeconds);
-    this.armKeepAlive();
-    if (identity.expiresAt !== undefined) {
-      // IoT Hub drops a SAS connection when its token expires; the SDK renews well before (wire §1.3).
-      const ms = Math.min(2_147_000_000, Math.max(0, identity.expiresAt * 1000 - Date.now()));
-      this.expiryTimer = setTimeout(() => this.close('the SAS token expired; reconnect with a new token'), ms);
-    }
-    const handle: ConnectionHandle = {
-      connectionId: this.id,
-      identity,
-      protocol: this.ctx.protocol,
-      remoteAddress: this.transport.remoteAddress,
-      modelId: this.modelId,
-      connectedAt: Date.now(),
-      deliver: (command: CloudCommand) => this.outbound.deliver(command),
-      close: (reason, options) => this.close(reason, options),
-    };
+    this.lastSeen = Date.now();
+    if (identity.expiresAt !== undefined) this.expiresAtMs = identity.expiresAt * 1000;
+    if (identity.moduleId === undefined) this.telemetryPrefix = `devices/${identity.deviceId}/messages/events/`;
+    const handle = new MqttHandle(this, identity, Date.now());
     this.handle = handle;
     return handle;
   }
 
-  private armKeepAlive(): void {
-    if (this.timer) clearTimeout(this.timer);
-    const remaining = this.keepAliveMs - (Date.now() - this.lastSeen);
-    if (remaining <= 0) return this.close(`no packet within 1.5 × keep-alive (${this.keepAliveMs / 1000} s)`);
-    this.timer = setTimeout(() => this.armKeepAlive(), remaining);
-  }
-
-  /**
-   * Queues a packet for the device. Everything written in one turn of the event loop goes out in one socket write:
-   * the PUBACKs of a whole log batch resolve together, and over TLS one write is one record to encrypt instead of one
-   * per 4-byte PUBACK (per-packet writes were the ingest node's largest CPU cost). Order is kept.
-   */
+  /** Queues a packet for the device; everything written in one turn of the event loop leaves in one socket write. */
   write(packet: Packet): void {
     if (this.state === 'closed' || this.stream.destroyed) return;
-    this.outgoing.push(encodePacket(packet));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
+    const encoded = encodePacket(packet);
+    if (this.outgoing === undefined) {
+      this.outgoing = [encoded];
+      if (dirty.length === 0) setImmediate(flushDirty);
+      dirty.push(this);
+    } else {
+      this.outgoing.push(encoded);
     }
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.outgoing.length === 0 || this.stream.destroyed) return;
-    const chunk = this.outgoing.length === 1 ? this.outgoing[0]! : Buffer.concat(this.outgoing);
-    this.outgoing = [];
-    this.stream.write(chunk);
+  /** Writes what `write` queued (called once per turn by the shared flush, and by close). */
+  flush(): void {
+    const out = this.outgoing;
+    if (out === undefined) return;
+    this.outgoing = undefined;
+    if (this.stream.destroyed) return;
+    this.stream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
   /** Ends the connection once; `replaced` when a newer connection of the same identity took over. */
@@ -234,17 +309,45 @@ export class MqttConnection {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
-    if (this.timer) clearTimeout(this.timer);
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.queue.length = 0;
+    unwatch(this);
+    this.queue = undefined;
     this.flush(); // a refusing CONNACK or the last PUBACKs still reach the device
     this.stream.destroy();
     const level = this.gracefulDisconnect || !wasConnected && reason.startsWith('the client') ? 'debug' : 'info';
-    this.log[level]({ device: this.clientId || undefined, reason }, 'connection closed');
+    if (this.ctx.logger.isLevelEnabled(level)) this.log[level]({ device: this.clientId || undefined, reason }, 'connection closed');
     if (wasConnected && this.handle) {
       this.gateway.connections.unregister(this.handle, { reason, ...(options.replaced ? { replaced: true } : {}) });
       // A Will message is sent as telemetry when the connection ends without DISCONNECT (IoT Hub, wire §2.8).
       if (!this.gracefulDisconnect && this.will) publishWill(this, this.will);
     }
+  }
+}
+
+/** The gateway's view of a connection; a class so its methods live on the prototype, not as closures per connection. */
+class MqttHandle implements ConnectionHandle {
+  constructor(private readonly conn: MqttConnection, readonly identity: DeviceIdentity, readonly connectedAt: number) {}
+
+  get connectionId(): string {
+    return this.conn.id;
+  }
+
+  get protocol(): MqttProtocol {
+    return this.conn.ctx.protocol;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.conn.transport.remoteAddress;
+  }
+
+  get modelId(): string | undefined {
+    return this.conn.modelId;
+  }
+
+  deliver(command: CloudCommand): void {
+    this.conn.outbound.deliver(command);
+  }
+
+  close(reason: string, options?: { replaced?: boolean }): void {
+    this.conn.close(reason, options);
   }
 }

@@ -80,7 +80,8 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
     const handle = conn.startSession(identity, packet.keepalive ?? 0);
     conn.write({ cmd: 'connack', returnCode: 0, sessionPresent });
     conn.gateway.connections.register(handle);
-    conn.log.debug({ device: conn.clientId, clean: conn.clean, sessionPresent, subscriptions: conn.subscriptions.size }, 'connected');
+    // Checked first: `conn.log` creates the connection's child logger, which an idle connection should not carry.
+    if (conn.ctx.logger.isLevelEnabled('debug')) conn.log.debug({ device: conn.clientId, clean: conn.clean, sessionPresent, subscriptions: conn.subscriptions.size }, 'connected');
     conn.unblock();
   })();
 }

@@ -7,12 +7,11 @@
  * Any refusal closes the connection with a logged reason: over MQTT that is the only error a device sees (wire §7.2).
  */
 import type { IPublishPacket } from 'mqtt-packet';
-import { TributaryError } from '../../core/errors/index.ts';
 import { isOwnNamespace, namespaceViolation } from '../gateway/authorize.ts';
 import type { InboundMessage } from '../gateway/envelope.ts';
 import type { MqttConnection } from './connection.ts';
 import { parseDeviceBag } from './property-bag.ts';
-import { parsePublishTopic, type PublishTopic } from './topics.ts';
+import { parsePublishTopic, type TopicAddress } from './topics.ts';
 
 function payloadOf(packet: IPublishPacket): Buffer {
   const p = packet.payload;
@@ -21,20 +20,8 @@ function payloadOf(packet: IPublishPacket): Buffer {
 
 /** Chains `work` into the connection's PUBACK order; a failure closes the connection (the device retries). */
 function acknowledgeAfter(conn: MqttConnection, packet: IPublishPacket, work: Promise<void>, what: string): void {
-  const tracked = conn.trackPublish(work);
-  const previous = conn.ackTail;
-  conn.ackTail = previous.then(() => tracked).then(
-    () => {
-      if (packet.qos === 1) conn.write({ cmd: 'puback', messageId: packet.messageId ?? 0 });
-    },
-    (err: unknown) => {
-      if (packet.qos === 0 && !(err instanceof TributaryError && !err.retriable)) {
-        conn.log.warn({ err, device: conn.clientId }, `QoS 0 ${what} not written (best effort)`);
-        return;
-      }
-      conn.close(`${what} not accepted: ${(err as Error).message}`);
-    },
-  );
+  const slot = conn.enqueueAck(packet.messageId ?? 0, packet.qos === 1 ? 1 : 0, what);
+  work.then(() => conn.written(slot, undefined), (err: unknown) => conn.written(slot, err as Error));
 }
 
 function inboundTelemetry(packet: IPublishPacket, bag: string): InboundMessage {
@@ -44,20 +31,23 @@ function inboundTelemetry(packet: IPublishPacket, bag: string): InboundMessage {
   return { system: parsed.system, properties, body: payloadOf(packet) };
 }
 
+/** Into the gateway's batch for the log; the connection (a WriteSink) answers in order when the log has it. */
 function startTelemetry(conn: MqttConnection, packet: IPublishPacket, message: InboundMessage): void {
   const identity = conn.identity;
   if (identity === undefined || conn.state !== 'connected') return;
-  acknowledgeAfter(conn, packet, conn.gateway.publishTelemetry(identity, message, conn.ctx.protocol), 'telemetry');
+  const slot = conn.enqueueAck(packet.messageId ?? 0, packet.qos === 1 ? 1 : 0, 'telemetry');
+  conn.gateway.submitTelemetry(identity, message, conn.ctx.protocol, conn, slot);
 }
 
-function telemetry(conn: MqttConnection, packet: IPublishPacket, topic: Extract<PublishTopic, { kind: 'telemetry' }>): void {
+function telemetry(conn: MqttConnection, packet: IPublishPacket, address: TopicAddress | undefined, bag: string): void {
   const identity = conn.identity;
   if (identity === undefined) return;
-  if (!isOwnNamespace(identity, topic.address)) return conn.close(`publish refused: ${namespaceViolation(identity, topic.address)}`);
+  // `address` undefined: the topic was the connection's own events topic (the fast path in handlePublish).
+  if (address !== undefined && !isOwnNamespace(identity, address)) return conn.close(`publish refused: ${namespaceViolation(identity, address)}`);
   let message: InboundMessage;
   let wait: number;
   try {
-    message = inboundTelemetry(packet, topic.bag);
+    message = inboundTelemetry(packet, bag);
     wait = conn.gateway.admitTelemetry(identity);
   } catch (err) {
     return conn.close(`publish refused: ${(err as Error).message}`);
@@ -75,13 +65,16 @@ export function handlePublish(conn: MqttConnection, packet: IPublishPacket): voi
   const identity = conn.identity;
   if (identity === undefined) return conn.close('PUBLISH before CONNECT completed');
   if (packet.qos === 2) return conn.close('QoS 2 PUBLISH; IoT Hub supports QoS 0 and 1 only');
+  // Fast path: telemetry of a device to its own events topic, by far the most frequent packet.
+  const own = conn.telemetryPrefix;
+  if (own !== undefined && packet.topic.startsWith(own)) return telemetry(conn, packet, undefined, packet.topic.slice(own.length));
   const topic = parsePublishTopic(packet.topic);
   if (topic === undefined) return conn.close(`publish to '${packet.topic.slice(0, 200)}', which is not an IoT Hub topic`);
   const gateway = conn.gateway;
   const protocol = conn.ctx.protocol;
   switch (topic.kind) {
     case 'telemetry':
-      return telemetry(conn, packet, topic);
+      return telemetry(conn, packet, topic.address, topic.bag);
     case 'twinGet':
       return acknowledgeAfter(conn, packet, gateway.forwardTwinRequest(identity, { kind: 'GetTwin', requestId: topic.requestId }, protocol), 'twin request');
     case 'twinPatchReported':

@@ -4,52 +4,104 @@
  * message is 256 KB (iothub-wire.md §7.1); the cap leaves room for the topic and property bag above that, so an
  * over-limit message inside the cap still gets the precise MessageTooLarge refusal from the gateway.
  */
-import { generate, parser as createParser, type Packet } from 'mqtt-packet';
+import { createRequire } from 'node:module';
+import { generate, type Packet } from 'mqtt-packet';
 
 export type { Packet };
 
 /** 256 KB body + up to 64 KB of topic/property bag. */
 export const DEFAULT_MAX_PACKET_BYTES = 320 * 1024;
 
-interface ParserInternals {
-  packet: { length: number };
+/** Who hears about parsed packets: the connection itself, so no closures or listener maps per connection. */
+export interface PacketHandler {
+  onPacket(packet: Packet): void;
+  onMalformed(err: Error): void;
+}
+
+interface BufferListLike {
+  length: number;
+  append(buf: Buffer): unknown;
+}
+
+/** mqtt-packet's Parser internals this file relies on (parser.js of mqtt-packet 9). */
+interface ParserBase {
+  packet: { length: number; cmd?: string };
+  settings: { protocolVersion?: number };
+  error: Error | null;
+  _list: BufferListLike;
+  _stateCounter: number;
+  parser(opt: { protocolVersion: number }): unknown;
   _parseLength(): boolean;
   _emitError(err: Error): void;
+  _resetState(): void;
   parse(chunk: Buffer): number;
-  on(event: 'packet', fn: (p: Packet) => void): void;
-  on(event: 'error', fn: (err: Error) => void): void;
+}
+
+// mqtt-packet's own Parser class and the plain BufferList of the `bl` it depends on (resolved from mqtt-packet, so
+// we get the very copy it uses). Not the stream variant: `bl()` is a Duplex stream with readable and writable state,
+// about 1 KB on every idle connection for a buffer that is only ever appended to and consumed.
+const requireFromMqttPacket = createRequire(createRequire(import.meta.url).resolve('mqtt-packet'));
+const ParserClass = requireFromMqttPacket('./parser.js') as new () => ParserBase;
+const BufferList = requireFromMqttPacket('bl/BufferList.js') as new () => BufferListLike;
+
+/** What the parser keeps from CONNECT once it is parsed: the protocol version only (not the SAS token in `password`). */
+const SETTINGS_V4 = Object.freeze({ protocolVersion: 4 });
+
+/**
+ * The parser with three changes, all on the prototype (nothing per connection): a Remaining Length cap checked as
+ * soon as the fixed header is read, before any payload is buffered; events go straight to the handler (no
+ * EventEmitter listener map); the buffer list is the plain BufferList.
+ */
+class CappedParser extends ParserClass {
+  handler!: PacketHandler;
+  maxPacketBytes = DEFAULT_MAX_PACKET_BYTES;
+  failed = false;
+
+  override _resetState(): void {
+    super._resetState();
+    this._list = new BufferList();
+  }
+
+  override _parseLength(): boolean {
+    const ok = super._parseLength();
+    if (ok && this.packet.length > this.maxPacketBytes) {
+      this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds the ${this.maxPacketBytes}-byte limit`));
+      return false;
+    }
+    return ok;
+  }
+
+  emit(event: string, arg: unknown): boolean {
+    if (this.failed) return true;
+    if (event === 'packet') {
+      const packet = arg as Packet;
+      // Parsing CONNECT made the packet the parser's settings; keep only what later packets need.
+      if (packet.cmd === 'connect' && this.settings === (packet as unknown)) this.settings = SETTINGS_V4;
+      this.handler.onPacket(packet);
+    } else if (event === 'error') {
+      this.failed = true;
+      this.handler.onMalformed(arg as Error);
+    }
+    return true;
+  }
 }
 
 export class PacketReader {
-  private readonly parser: ParserInternals;
-  private failed = false;
+  private readonly parser: CappedParser;
 
-  constructor(onPacket: (packet: Packet) => void, onError: (err: Error) => void, maxPacketBytes = DEFAULT_MAX_PACKET_BYTES) {
-    this.parser = createParser({ protocolVersion: 4 }) as unknown as ParserInternals;
-    const parseLength = this.parser._parseLength;
-    const p = this.parser;
-    // Checked as soon as the fixed header's Remaining Length is known, before any payload is buffered.
-    p._parseLength = function checkedParseLength(this: ParserInternals): boolean {
-      const ok = parseLength.call(this);
-      if (ok && this.packet.length > maxPacketBytes) {
-        this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds the ${maxPacketBytes}-byte limit`));
-        return false;
-      }
-      return ok;
-    };
-    p.on('packet', (packet) => {
-      if (!this.failed) onPacket(packet);
-    });
-    p.on('error', (err) => {
-      if (this.failed) return;
-      this.failed = true;
-      onError(err);
-    });
+  constructor(handler: PacketHandler, maxPacketBytes = DEFAULT_MAX_PACKET_BYTES) {
+    const p = new CappedParser();
+    p.handler = handler;
+    p.maxPacketBytes = maxPacketBytes;
+    p.parser({ protocolVersion: 4 });
+    // EventEmitter's listener map (a dictionary-mode object) is never used: emit is overridden above.
+    (p as unknown as { _events: unknown })._events = undefined;
+    this.parser = p;
   }
 
   /** Feeds bytes; packets and errors are emitted synchronously. After an error nothing more is parsed. */
   push(chunk: Buffer): void {
-    if (!this.failed) this.parser.parse(chunk);
+    if (!this.parser.failed) this.parser.parse(chunk);
   }
 }
 

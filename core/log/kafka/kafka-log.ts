@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, Partitioners, type Admin, type PartitionMetadata, type Producer, type RetryOptions } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners, type Admin, type ISocketFactory, type PartitionMetadata, type Producer, type RetryOptions } from 'kafkajs';
 import { TributaryError } from '../../errors/index.ts';
 import { componentLogger, type Logger } from '../../logging/logger.ts';
 import type {
@@ -29,6 +29,12 @@ export interface KafkaLogOptions {
   consumer?: Partial<KafkaConsumerSettings>;
   /** Overrides the client-level retry (connections, metadata, admin); tests use few retries to fail fast. */
   retry?: RetryOptions;
+  /**
+   * How kafkajs opens broker connections (its `socketFactory`). Tests route every connection through a TCP proxy they
+   * can cut, to play a broker outage without touching the shared broker (brokers advertise their own address, so
+   * pointing `brokers` at a proxy covers only the bootstrap connection).
+   */
+  socketFactory?: ISocketFactory;
   /** How long close() waits for queued records to be acknowledged before failing them with LogClosed. */
   closeTimeoutMs?: number;
   /** How long a topic's partition count is trusted before it is looked up again (new partitions get used). */
@@ -101,6 +107,7 @@ export class KafkaLog implements Log {
       logCreator: pinoLogCreator(logger),
       retry: { ...CLIENT_RETRY, ...options.retry },
       connectionTimeout: 3_000,
+      ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     });
     const admin = kafka.admin();
     const producer = createProducer(kafka);
