@@ -116,7 +116,12 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
   try {
     out.write(`▶ ${o.bench.name}: ${o.bench.description}\n  load: ${describeLoad(load)}\n  starting the hub (log: ${hubLog}) …\n`);
     const t0 = performance.now();
-    hub = await startBenchHub({ logFile: hubLog, ...(hooks.env ? { env: hooks.env } : {}) });
+    // --clickhouse / --clickhouse-database must reach the hub too, or its connector never writes what is measured.
+    const baseEnv = hooks.env ?? process.env;
+    const hubEnv = o.clickhouseUrl
+      ? { ...baseEnv, TRIBUTARY_CLICKHOUSE_URL: o.clickhouseUrl, TRIBUTARY_CLICKHOUSE_DATABASE: o.clickhouseDatabase }
+      : baseEnv;
+    hub = await startBenchHub({ logFile: hubLog, env: hubEnv });
     const hubStartSeconds = (performance.now() - t0) / 1000;
     out.write(`  hub pid ${hub.pid} ready in ${fmt(hubStartSeconds, 1)} s: ${Object.values(hub.ready.platform).join('; ')}\n`);
 
