@@ -12,7 +12,7 @@ import { TributaryError } from '../errors/index.ts';
 import { checkEtag, twinEtagOf } from '../registry/ids.ts';
 import type { TwinChange, TwinUpdateOrigin } from '../serde/records.ts';
 import type { Queryable, Store } from '../store/types.ts';
-import { TWIN_SELECT, twinDocument, type JsonObject, type TwinDocument, type TwinRow } from './document.ts';
+import { TWIN_SELECT, twinDocument, type TwinDocument, type TwinRow } from './document.ts';
 import type { TwinChanges, TwinReplacement } from './input.ts';
 import { checkSectionSize, type TwinSectionName } from './limits.ts';
 import { applySectionPatch, diffSections, type Stamp } from './patch.ts';
@@ -39,17 +39,8 @@ export interface TwinWriteResult {
   change: TwinChange | undefined;
 }
 
-interface LockedTwin extends Record<string, unknown> {
-  etag: string;
-  version: number;
-  tags: JsonObject;
-  desired: JsonObject;
-  desired_version: number;
-  desired_metadata: JsonObject;
-  reported: JsonObject;
-  reported_version: number;
-  reported_metadata: JsonObject;
-}
+/** The twin columns a write locks and patches: the sections and versions, without the identity fields of TwinRow. */
+type LockedTwin = Pick<TwinRow, 'etag' | 'version' | 'tags' | 'desired' | 'desired_version' | 'desired_metadata' | 'reported' | 'reported_version' | 'reported_metadata'>;
 
 const SECTIONS: readonly TwinSectionName[] = ['tags', 'desired', 'reported'];
 
