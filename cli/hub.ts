@@ -22,6 +22,7 @@ import { twinsProcessor } from '../processors/twins/twins.ts';
 import { TwinService } from '../core/twins/index.ts';
 import { hostname } from 'node:os';
 import { startIngest, type RunningIngest } from '../ingest/index.ts';
+import type { GatewayLimits } from '../ingest/gateway/types.ts';
 import type { Server as HttpsServer } from 'node:https';
 import { CONNECTION_STRING_FILE } from './service-client.ts';
 import { startEndpointSupervisor, type EndpointSupervisor } from '../connectors/index.ts';
@@ -70,7 +71,7 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
 
     // Ingest shares the TLS identity and port 443 (MQTT over WebSockets) with the service API.
     const ingest = config.roles.includes('ingest')
-      ? await startIngest({ config, platform, registry, caStore: certificates, tls, httpsServer: api.server as HttpsServer })
+      ? await startIngest({ config, platform, registry, caStore: certificates, tls, httpsServer: api.server as HttpsServer, limits: gatewayLimits(config) })
       : undefined;
     if (ingest) closers.push(() => ingest.close());
 
@@ -137,4 +138,15 @@ export async function startHub(config: Config, options: { tls?: TlsIdentity; lis
 function tlsFiles(config: Config): { certFile?: string; keyFile?: string; caFile?: string } {
   const { certFile, keyFile, caFile } = config.tls;
   return { ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}), ...(caFile ? { caFile } : {}) };
+}
+
+/** `limits.*` of the configuration as the gateway's throttles (absent settings: no throttle). */
+export function gatewayLimits(config: Config): Partial<GatewayLimits> {
+  const { d2cMessagesPerSecond, connectionsPerSecond, deviceMessagesPerSecond, shapingWindowMs } = config.limits;
+  return {
+    maxShapingDelayMs: shapingWindowMs,
+    ...(d2cMessagesPerSecond !== undefined ? { hubMessages: { ratePerSecond: d2cMessagesPerSecond } } : {}),
+    ...(connectionsPerSecond !== undefined ? { hubConnections: { ratePerSecond: connectionsPerSecond } } : {}),
+    ...(deviceMessagesPerSecond !== undefined ? { deviceMessages: { ratePerSecond: deviceMessagesPerSecond } } : {}),
+  };
 }

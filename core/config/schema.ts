@@ -129,6 +129,30 @@ export const ConfigSchema = Type.Object(
       ),
       mqtts: port('MQTT over TLS port; 8883 is what the SDKs use unless a port is given in `GatewayHostName`. 0 picks a free port.', 8883),
     }),
+    limits: section(
+      'IoT Hub\'s throttles (iothub-wire.md §7.2), off unless set. Over-limit operations first wait (traffic shaping, up ' +
+        'to `limits.shapingWindowMs`), then are refused with 429001 ThrottlingException; over MQTT that closes the ' +
+        'connection, as IoT Hub does. Hub-wide limits are shared by every ingest node through the store (each node gets ' +
+        'a demand-weighted share, renegotiated every 2 s).',
+      {
+        d2cMessagesPerSecond: Type.Optional(Type.Number({
+          exclusiveMinimum: 0, expected: 'a positive number',
+          description: 'Device-to-cloud messages per second for the whole hub (IoT Hub S1: 12/s/unit, at least 100/s; S3: 6,000/s/unit).',
+        })),
+        connectionsPerSecond: Type.Optional(Type.Number({
+          exclusiveMinimum: 0, expected: 'a positive number',
+          description: 'New device connections per second for the whole hub (same tiers as D2C sends).',
+        })),
+        deviceMessagesPerSecond: Type.Optional(Type.Number({
+          exclusiveMinimum: 0, expected: 'a positive number',
+          description: 'Device-to-cloud messages per second of one device or module (IoT Hub documents none; a guard against one runaway device).',
+        })),
+        shapingWindowMs: Type.Integer({
+          minimum: 0, maximum: 60_000, default: 1000, expected: 'milliseconds 0–60000',
+          description: 'How long an over-limit operation may wait for its turn before it is refused.',
+        }),
+      },
+    ),
     ops: section('The operations endpoint (plain HTTP, bind it to a private interface).', {
       port: port('Port serving `/healthz` (alive), `/readyz` (dependencies answer) and Prometheus `/metrics`; 0 picks a free port.', 9090),
     }),

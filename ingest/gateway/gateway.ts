@@ -24,6 +24,7 @@ import { CredentialCache, type CredentialSource } from './credential-cache.ts';
 import { buildDeviceMessage, messageSize, type InboundMessage } from './envelope.ts';
 import { StoreSessionStore, type SessionStore } from './session-store.ts';
 import { KeyedThrottle } from './throttle.ts';
+import { HubShare } from './hub-share.ts';
 import { LifecycleListener } from './lifecycle-listener.ts';
 import { RecordBatcher, type WriteSink } from './record-batcher.ts';
 import { DEFAULT_LIMITS, identityKey, type ConnectRequest, type DeviceIdentity, type GatewayLimits, type GatewayTopics } from './types.ts';
@@ -74,6 +75,8 @@ export class Gateway {
   private readonly commands: CommandDispatcher;
   private readonly messageThrottle: KeyedThrottle;
   private readonly connectThrottle: KeyedThrottle;
+  /** Splits the hub-wide limits with the other ingest nodes; absent when no hub-wide limit is set. */
+  private readonly hubShare: HubShare | undefined;
   private readonly unsubscribe: () => void;
   private readonly lifecycle: LifecycleListener;
   /** Publishes of the whole node awaiting the log, and who waits for that number to drop. */
@@ -102,6 +105,8 @@ export class Gateway {
     this.commands = new CommandDispatcher({ nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.cloudCommands, connections: this.connections, logger: this.logger });
     this.messageThrottle = new KeyedThrottle(this.limits.deviceMessages, this.limits.hubMessages, this.limits.maxShapingDelayMs);
     this.connectThrottle = new KeyedThrottle(undefined, this.limits.hubConnections, this.limits.maxShapingDelayMs);
+    const shared = [{ name: 'd2c', throttle: this.messageThrottle }, { name: 'connect', throttle: this.connectThrottle }].filter((l) => l.throttle.hasShared);
+    this.hubShare = shared.length > 0 ? new HubShare({ store: o.store, nodeId: this.nodeId, limits: shared, logger: this.logger }) : undefined;
     this.unsubscribe = o.registry.onChange((change) => this.onRegistryChange(change));
     this.telemetryBatcher = new RecordBatcher(o.log, o.serde, TOPICS.deviceMessages, this.topics.deviceMessages, (n) => this.settled(n));
     this.lifecycle = new LifecycleListener({ nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.deviceLifecycle, logger: this.logger, onChange: (change) => this.onRegistryChange(change) });
@@ -113,6 +118,7 @@ export class Gateway {
     await this.connections.start();
     await this.commands.start();
     await this.lifecycle.start();
+    await this.hubShare?.start();
   }
 
   /** Commands delivered to connections of this node since start. */
@@ -250,6 +256,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    await this.hubShare?.stop();
     await this.lifecycle.stop();
     await this.commands.close();
     await this.connections.close();

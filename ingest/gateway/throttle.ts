@@ -15,9 +15,9 @@ export interface BucketSpec {
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
-  private readonly burst: number;
+  private burst: number;
 
-  constructor(private readonly rate: number, burst: number | undefined, now: number) {
+  constructor(private rate: number, burst: number | undefined, now: number) {
     this.burst = Math.max(1, burst ?? rate);
     this.tokens = this.burst;
     this.updatedAt = now;
@@ -43,6 +43,17 @@ export class TokenBucket {
     return waitMs;
   }
 
+  /**
+   * Changes the rate (and burst) from now on: what accrued so far is kept at the old rate, and a debt is kept too, so
+   * a shrinking share delays the next operations instead of forgiving what was already taken.
+   */
+  reconfigure(rate: number, burst: number | undefined, now: number): void {
+    this.refill(now);
+    this.rate = rate;
+    this.burst = Math.max(1, burst ?? rate);
+    this.tokens = Math.min(this.tokens, this.burst);
+  }
+
   /** Gives a token back (when a second bucket refused the same operation). */
   refund(): void {
     this.tokens = Math.min(this.burst, this.tokens + 1);
@@ -66,10 +77,12 @@ export class KeyedThrottle {
   private readonly perKey = new Map<string, TokenBucket>();
   private readonly shared: TokenBucket | undefined;
   private lastSweep: number;
+  /** Operations that asked the shared bucket since the last `takeSharedDemand` (admitted or not): the node's demand. */
+  private sharedAsks = 0;
 
   constructor(
     private readonly perKeySpec: BucketSpec | undefined,
-    sharedSpec: BucketSpec | undefined,
+    private readonly sharedSpec: BucketSpec | undefined,
     private readonly maxWaitMs: number,
     private readonly clock: () => number = Date.now,
   ) {
@@ -91,6 +104,7 @@ export class KeyedThrottle {
     }
     const ownWait = own === undefined ? 0 : own.take(now, this.maxWaitMs);
     if (ownWait === undefined) return undefined;
+    if (this.shared !== undefined) this.sharedAsks++;
     const sharedWait = this.shared === undefined ? 0 : this.shared.take(now, this.maxWaitMs);
     if (sharedWait === undefined) {
       own?.refund();
@@ -98,6 +112,31 @@ export class KeyedThrottle {
     }
     if (now - this.lastSweep > 10_000) this.sweep(now);
     return Math.max(ownWait, sharedWait);
+  }
+
+  /** Whether there is a shared (hub-wide) bucket to coordinate with other nodes. */
+  get hasShared(): boolean {
+    return this.shared !== undefined;
+  }
+
+  /** The shared bucket's configured rate: the hub-wide limit before it is split among nodes. */
+  get sharedLimit(): number {
+    return this.sharedSpec?.ratePerSecond ?? 0;
+  }
+
+  /** Operations that asked the shared bucket since the previous call, and resets the count. */
+  takeSharedDemand(): number {
+    const asks = this.sharedAsks;
+    this.sharedAsks = 0;
+    return asks;
+  }
+
+  /** This node's share of the hub-wide rate (hub-share.ts); the burst scales with it. */
+  setSharedRate(ratePerSecond: number): void {
+    const spec = this.sharedSpec;
+    if (this.shared === undefined || spec === undefined) return;
+    const burst = spec.burst === undefined ? undefined : (spec.burst * ratePerSecond) / spec.ratePerSecond;
+    this.shared.reconfigure(ratePerSecond, burst, this.clock());
   }
 
   /** Number of per-key buckets held (tests, metrics). */
