@@ -2,7 +2,8 @@
  * The load-test harness end to end on a run small enough to count: an embedded hub (embedded log, PGlite) in its own
  * process, devices provisioned through the service API, a known number of messages. The report must account for
  * every one of them — acknowledged by PUBACK and read back from iot.device.messages — and its HTML must be one
- * self-contained file. Counts only; no timing assertions.
+ * self-contained file. Counts only; no timing assertions. The last test runs `--split` (one hub process per role
+ * group) on the real Kafka, PostgreSQL, schema registry and ClickHouse.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,8 @@ async function withHubLog<T>(out: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const logs = readdirSync(out).filter((f) => f.endsWith('.hub.log'));
+    // `<report>.hub.log`, or `<report>.hub-<group>.log` per process with --split.
+    const logs = readdirSync(out).filter((f) => /\.hub(-[a-z]+)?\.log$/.test(f));
     const tail = logs.map((f) => readFileSync(join(out, f), 'utf8').split('\n').slice(-30).join('\n')).join('\n');
     if (err instanceof Error) err.message += `\n--- hub log ---\n${tail}`;
     throw err;
@@ -109,6 +111,61 @@ test('with ClickHouse configured, every message is a row of {database}.messages 
     assert.equal(report.clickhouse.status, 'measured', report.clickhouse.note);
     assert.equal(report.clickhouse.rows, 30);
     assert.ok(report.clickhouse.latency && report.clickhouse.latency.summary.count >= 30, report.clickhouse.note);
+  } finally {
+    await drop();
+    await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('--split on Kafka + PostgreSQL: three hub processes, exactly N rows in ClickHouse, CPU and RSS per process', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'bench-split-int-'));
+  // A ClickHouse database of its own, dropped afterwards; devices carry the run id and are deleted by the run.
+  const database = `bench_split_${Date.now()}`;
+  const drop = () => fetch(new URL('/', services.clickhouseUrl), { method: 'POST', body: `DROP DATABASE IF EXISTS ${database}` });
+  try {
+    const env = {
+      ...embeddedEnv(),
+      TRIBUTARY_KAFKA_BROKERS: services.kafkaBrokers.join(','),
+      TRIBUTARY_DATABASE_URL: services.databaseUrl,
+      TRIBUTARY_SCHEMA_REGISTRY_URL: services.schemaRegistryUrl,
+    };
+    const devices = 4;
+    const n = 400;
+    const { report, htmlPath } = await withHubLog(out, () => runBench('smoke', [
+      '--split', '--devices', String(devices), '--messages', String(n), '--workers', '2',
+      '--clickhouse', services.clickhouseUrl, '--clickhouse-database', database, '--out', out,
+    ], { env }));
+
+    assert.equal(report.tributary.acked, n);
+    assert.equal(report.endToEnd.unique, n);
+    assert.equal(report.endToEnd.missing, 0);
+
+    const labels = ['hub:ingest', 'hub:processors', 'hub:connectors'];
+    assert.deepEqual(report.environment.hubProcesses?.map((p) => [p.name, p.roles]), [['hub:ingest', 'ingest,service'], ['hub:processors', 'processors'], ['hub:connectors', 'connectors']]);
+    const procs = labels.map((name) => report.tributary.processes.find((p) => p.name === name));
+    for (const [i, p] of procs.entries()) assert.ok(p && p.pid > 0 && p.rssKiB.peak > 0 && p.cpuSeconds > 0, `${labels[i]} measured`);
+    assert.equal(new Set(procs.map((p) => p!.pid)).size, 3, 'three processes');
+    assert.equal(report.tributary.processes.some((p) => p.name === 'hub'), false);
+    // A CPU and RSS series per process: every sample has all three.
+    assert.ok(report.timeline.length > 0);
+    for (const point of report.timeline) assert.deepEqual(Object.keys(point.hubs ?? {}).sort(), [...labels].sort(), `sample at ${point.t} s`);
+    const html = readFileSync(htmlPath, 'utf8');
+    for (const name of labels) assert.ok(html.includes(`>${name}<`), `${name} in the HTML plots`);
+    // Stopped cleanly: none of the three is left running.
+    for (const p of procs) assert.throws(() => process.kill(p!.pid, 0), /ESRCH/, `${p!.name} exited`);
+
+    // The run owned the telemetry groups unless another hub on this shared Kafka was in them at the time.
+    const start = report.lag.start ?? {};
+    assert.deepEqual(Object.keys(start).sort(), ['tributary-connector-clickhouse-events', 'tributary-processor-enrich', 'tributary-processor-router']);
+    const shared = Object.entries(start).filter(([, s]) => s.action === 'busy').map(([g]) => g);
+    assert.equal(report.clickhouse.status, 'measured', report.clickhouse.note);
+    if (shared.length > 0) {
+      t.diagnostic(`groups shared with another hub on this Kafka (${shared.join(', ')}): some rows may have gone to its ClickHouse database`);
+      assert.ok(report.clickhouse.rows! <= n);
+    } else {
+      assert.equal(report.clickhouse.rows, n, 'every acknowledged message is a row of {database}.messages');
+      assert.equal(report.clickhouse.latency?.summary.count, n);
+    }
   } finally {
     await drop();
     await rm(out, { recursive: true, force: true });

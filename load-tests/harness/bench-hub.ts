@@ -41,9 +41,20 @@ export const DEFAULT_LAG_GROUPS = [
   { group: 'tributary-connector-clickhouse-events', topic: routeTopic('events') },
 ];
 
-export async function startBenchHub(o: { logFile: string; startTimeoutMs?: number; lagGroups?: HubChildInput['lagGroups']; env?: NodeJS.ProcessEnv }): Promise<BenchHub> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tributary-bench-'));
-  const input: HubChildInput = { dataDir, lagGroups: o.lagGroups ?? DEFAULT_LAG_GROUPS };
+export interface BenchHubOptions {
+  logFile: string;
+  startTimeoutMs?: number;
+  lagGroups?: HubChildInput['lagGroups'];
+  countUncommitted?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** A data dir shared with other hub processes of the run (`--split`; the caller removes it). Default: a fresh temp dir of its own. */
+  dataDir?: string;
+}
+
+export async function startBenchHub(o: BenchHubOptions): Promise<BenchHub> {
+  const ownDataDir = o.dataDir === undefined;
+  const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'tributary-bench-')));
+  const input: HubChildInput = { dataDir, lagGroups: o.lagGroups ?? DEFAULT_LAG_GROUPS, ...(o.countUncommitted ? { countUncommitted: true } : {}) };
   const logFd = openSync(o.logFile, 'a');
   // tsx resolved from here, not from the working directory, so `tributary bench` works from anywhere.
   const child: ChildProcess = fork(fileURLToPath(new URL('./hub-child.ts', import.meta.url)), [JSON.stringify(input)], {
@@ -81,7 +92,7 @@ export async function startBenchHub(o: { logFile: string; startTimeoutMs?: numbe
   }).catch(async (err: unknown) => {
     child.kill('SIGKILL');
     await exited;
-    await rm(dataDir, { recursive: true, force: true });
+    if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     throw err;
   });
 
@@ -113,7 +124,7 @@ export async function startBenchHub(o: { logFile: string; startTimeoutMs?: numbe
         await exited;
         clearTimeout(timer);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

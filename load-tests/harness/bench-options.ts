@@ -7,6 +7,7 @@ import { TributaryError } from '../../core/errors/index.ts';
 import { sourceAddresses } from '../connections.bench.ts';
 import { SCENARIOS, type BenchScenario } from '../scenarios/index.ts';
 import { validateScenario, type Scenario, type ScenarioInput } from '../simulator/scenario.ts';
+import { resolveSplit, type SplitChoice } from './split.ts';
 
 export const USAGE = `usage: tributary bench <scenario> [options]      scenarios: ${Object.keys(SCENARIOS).join(', ')}
   load:    --devices N --messages N | --duration S --rate MSG_PER_S --ramp S --payload BYTES --qos 0|1
@@ -15,6 +16,8 @@ export const USAGE = `usage: tributary bench <scenario> [options]      scenarios
   around:  --out DIR (.tributary/load-tests) --baseline FILE (compare with an earlier result)
            --no-mosquitto (skip the Mosquitto run of throughput) --mosquitto host:port (127.0.0.1:1883)
            --clickhouse URL (TRIBUTARY_CLICKHOUSE_URL) --clickhouse-database NAME (iot)
+  hub:     --split (one hub process per role group: ingest+service, processors, connectors; needs Kafka and
+           PostgreSQL; the default of steady-10k and soak there) --no-split (one process with every role)
 Platform: an embedded hub (embedded log, PGlite) unless TRIBUTARY_KAFKA_BROKERS, TRIBUTARY_DATABASE_URL … are set.
 Ctrl-C stops the run and writes a partial report; a second Ctrl-C exits at once. This text: --usage.`;
 
@@ -28,6 +31,8 @@ export interface BenchOptions {
   clickhouseUrl: string | undefined;
   clickhouseDatabase: string;
   holdSeconds: number;
+  /** One hub process per role group (split.ts), and why. */
+  split: SplitChoice;
 }
 
 export function parseBenchOptions(name: string, argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
@@ -44,6 +49,7 @@ export function parseBenchOptions(name: string, argv: string[], env: NodeJS.Proc
         hold: { type: 'string' }, sources: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' },
         'no-mosquitto': { type: 'boolean', default: false }, mosquitto: { type: 'string', default: '127.0.0.1:1883' },
         clickhouse: { type: 'string' }, 'clickhouse-database': { type: 'string' },
+        split: { type: 'boolean' }, 'no-split': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -88,6 +94,8 @@ export function parseBenchOptions(name: string, argv: string[], env: NodeJS.Proc
     load.localAddresses = sourceAddresses(load.devices!, num('sources'));
   }
   const validated = validateScenario({ deviceIdPrefix: 'bench', ...load, name: bench.name });
+  if (v.split && v['no-split']) throw new TributaryError('ArgumentInvalid', '--split and --no-split contradict each other: give one');
+  const split = resolveSplit({ flag: v.split ? true : v['no-split'] ? false : undefined, scenarioDefault: bench.split === true, env });
   const mosquitto = bench.mosquittoBaseline && !v['no-mosquitto'] ? v.mosquitto : undefined;
   return {
     bench,
@@ -98,5 +106,6 @@ export function parseBenchOptions(name: string, argv: string[], env: NodeJS.Proc
     clickhouseUrl: v.clickhouse ?? env.TRIBUTARY_CLICKHOUSE_URL,
     clickhouseDatabase: v['clickhouse-database'] ?? env.TRIBUTARY_CLICKHOUSE_DATABASE ?? 'iot',
     holdSeconds: num('hold') ?? bench.holdSeconds ?? 10,
+    split,
   };
 }

@@ -5,7 +5,8 @@
  * the generator off the hub's event loop.
  *
  * Platform: whatever the environment says — the embedded log and PGlite by default, Kafka with
- * TRIBUTARY_KAFKA_BROKERS, PostgreSQL with TRIBUTARY_DATABASE_URL, and so on (core/config).
+ * TRIBUTARY_KAFKA_BROKERS, PostgreSQL with TRIBUTARY_DATABASE_URL, and so on (core/config). Roles: TRIBUTARY_ROLES,
+ * all of them by default; `--split` forks one of these per role group (split.ts).
  *
  * It also hosts the arrival probe: a consumer of `iot.device.messages` that counts this run's messages and times them
  * (the embedded log serves one process only, so the probe must live where the log is). Its cost — one Avro decode per
@@ -23,13 +24,20 @@ export interface HubChildInput {
   dataDir: string;
   /** Consumer groups whose lag is reported (group, topic); absent groups count as no lag figure. */
   lagGroups: Array<{ group: string; topic: string }>;
+  /**
+   * Count a group that has committed nothing as behind by the whole topic instead of leaving it out. `--split` sets it:
+   * every role runs there, so a group without commits is one whose topic appeared during the run (iot.route.events on a
+   * fresh Kafka) and whose consumer reads it from the beginning.
+   */
+  countUncommitted?: boolean;
 }
 
 export interface HubChildReady {
   type: 'ready';
   pid: number;
   httpsPort: number;
-  mqttPort: number;
+  /** Absent when this process runs no ingest role (the processors and connectors processes of `--split`). */
+  mqttPort: number | undefined;
   caPem: string;
   hubName: string;
   /** Where the log, store and registry are, for the report. */
@@ -72,8 +80,9 @@ async function main(): Promise<void> {
       TRIBUTARY_HOST_NAMES: '127.0.0.1,localhost',
     },
   });
+  // Without the ingest role (`--split` runs processors and connectors in processes of their own) there is no MQTT port;
+  // the parent knows which child takes the devices and the probe.
   const hub = await startHub(config, { listenHost: '127.0.0.1' });
-  if (hub.mqttPort === undefined) throw new Error('the hub runs no ingest role (TRIBUTARY_ROLES): there is nothing to load');
   let tracker: ArrivalTracker | undefined;
   let consumer: Consumer | undefined;
   const lastRead = new Map<number, number>();
@@ -157,7 +166,12 @@ async function sample(hub: RunningHub, input: HubChildInput, tracker: ArrivalTra
   };
   for (const { group, topic } of input.lagGroups) {
     const committed = await log.committedOffsets(group, topic).catch(() => []);
-    if (committed.length === 0) continue;
+    if (committed.length === 0) {
+      if (!input.countUncommitted) continue;
+      const end = await endsOf(topic).catch(() => undefined); // not created yet: nothing to be behind on
+      if (end) lag[group] = [...end.values()].reduce((a, b) => a + b, 0);
+      continue;
+    }
     const end = await endsOf(topic);
     lag[group] = committed.reduce((sum, o) => sum + Math.max(0, (end.get(o.partition) ?? o.offset) - o.offset), 0);
   }

@@ -23,6 +23,7 @@ import { runScenario, type Progress, type RunResult } from '../simulator/runner.
 import { validateScenario, type Scenario } from '../simulator/scenario.ts';
 import type { IotHubTarget, Target } from '../simulator/target.ts';
 import { startBenchHub, type BenchHub } from './bench-hub.ts';
+import { singleHubSet, startSplitHubs, type HubSet } from './split.ts';
 import { USAGE, parseBenchOptions, type BenchOptions } from './bench-options.ts';
 import { measureClickHouse } from './clickhouse.ts';
 import { benchCredentials, provisionDevices } from './provision.ts';
@@ -112,18 +113,32 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
   };
   process.on('SIGINT', onSigint);
   const status = statusLine(out);
-  let hub: BenchHub | undefined;
+  let hubs: HubSet | undefined;
   try {
-    out.write(`▶ ${o.bench.name}: ${o.bench.description}\n  load: ${describeLoad(load)}\n  starting the hub (log: ${hubLog}) …\n`);
+    out.write(`▶ ${o.bench.name}: ${o.bench.description}\n  load: ${describeLoad(load)}\n`);
     const t0 = performance.now();
-    // --clickhouse / --clickhouse-database must reach the hub too, or its connector never writes what is measured.
     const baseEnv = hooks.env ?? process.env;
-    const hubEnv = o.clickhouseUrl
-      ? { ...baseEnv, TRIBUTARY_CLICKHOUSE_URL: o.clickhouseUrl, TRIBUTARY_CLICKHOUSE_DATABASE: o.clickhouseDatabase }
-      : baseEnv;
-    hub = await startBenchHub({ logFile: hubLog, env: hubEnv });
+    const clickhouseSink = o.clickhouseUrl ? { url: o.clickhouseUrl, database: o.clickhouseDatabase } : undefined;
+    if (o.split.split) {
+      out.write(`  starting the hub as one process per role group (${o.split.reason}; logs: ${base}.hub-*.log) …\n`);
+      hubs = await startSplitHubs({
+        logBase: base, env: baseEnv, clickhouse: clickhouseSink,
+        onReady: (label, h) => out.write(`  ${label} pid ${h.pid} ready after ${fmt((performance.now() - t0) / 1000, 1)} s\n`),
+      });
+      for (const n of hubs.notes) out.write(`  ${n}\n`);
+      notes.push(...hubs.notes);
+    } else {
+      // A scenario that splits by default says why it does not (embedded platform, TRIBUTARY_ROLES, --no-split).
+      out.write(`  starting the hub (${o.bench.split ? `${o.split.reason}; ` : ''}log: ${hubLog}) …\n`);
+      // --clickhouse / --clickhouse-database must reach the hub too, or its connector never writes what is measured.
+      const hubEnv = clickhouseSink ? { ...baseEnv, TRIBUTARY_CLICKHOUSE_URL: clickhouseSink.url, TRIBUTARY_CLICKHOUSE_DATABASE: clickhouseSink.database } : baseEnv;
+      hubs = singleHubSet(await startBenchHub({ logFile: hubLog, env: hubEnv }), hubLog, baseEnv.TRIBUTARY_ROLES);
+    }
+    const hub = hubs.main;
     const hubStartSeconds = (performance.now() - t0) / 1000;
-    out.write(`  hub pid ${hub.pid} ready in ${fmt(hubStartSeconds, 1)} s: ${Object.values(hub.ready.platform).join('; ')}\n`);
+    out.write(`  hub ${o.split.split ? 'processes' : `pid ${hub.pid}`} ready in ${fmt(hubStartSeconds, 1)} s: ${Object.values(hub.ready.platform).join('; ')}\n`);
+    const mqttPort = hub.ready.mqttPort;
+    if (mqttPort === undefined) throw new TributaryError('ArgumentInvalid', `the hub runs no ingest role (TRIBUTARY_ROLES=${baseEnv.TRIBUTARY_ROLES ?? ''}): there is nothing to load`);
 
     const t1 = performance.now();
     const credentials = await benchCredentials(load);
@@ -134,7 +149,7 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
 
     if (abort.signal.aborted) throw new TributaryError('InvalidOperation', 'interrupted before the load started: no report written');
     const target: IotHubTarget = {
-      kind: 'iothub', name: 'tributary', host: '127.0.0.1', port: hub.ready.mqttPort, hubName: hub.ready.hubName,
+      kind: 'iothub', name: 'tributary', host: '127.0.0.1', port: mqttPort, hubName: hub.ready.hubName,
       // SNI must be a name (RFC 6066); the hub's certificate covers localhost.
       servername: 'localhost', caPem: hub.ready.caPem, deviceKey: credentials.sasKey, wsPort: hub.ready.httpsPort,
       ...(credentials.x509 ? { x509: { certPem: credentials.x509.certPem, keyPem: credentials.x509.keyPem } } : {}),
@@ -142,12 +157,13 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
     await hub.watch(runId);
     await hub.gc();
     const memory: BenchReport['memory'] = { idleRssKiB: rssKiB(hub.pid), connections: 0 };
-    const sampler = new Sampler(hub, [{ name: 'hub', pid: hub.pid }, ...optionalProcesses(hub.ready.logKind)]);
+    const hubSet = hubs;
+    const sampler = new Sampler(hub, [...hubSet.processes.map((p) => ({ name: p.name, pid: p.hub.pid })), ...optionalProcesses(hub.ready.logKind)]);
     sampler.phase = 'running';
     const show = (p: Progress) => {
       sampler.progress = p;
       if (p.target === 'tributary') hooks.onProgress?.(p);
-      const hubRss = sampler.rssOf('hub');
+      const hubRss = sampler.hubRssKiB();
       status.show(`${progressLine(p)}  log ${fmt(sampler.unique)}${hubRss !== undefined ? `  hub ${fmt(hubRss / 1024)} MiB` : ''}`);
     };
     const hubRef = hub;
@@ -179,17 +195,21 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
         status.show(`  settling: ${fmt(sampler.unique)} of ${fmt(result.acked)} acknowledged messages seen on the log …`);
       }
       status.clear();
-      await sampler.tick();
+      // With --split the pipeline has processes of its own: give it time to catch up before ClickHouse is counted.
+      if (o.split.split && clickhouseSink) await drainPipeline(sampler, hubSet, abort.signal, status);
+      status.clear();
+      await sampler.flush();
     } finally {
       sampler.stop();
     }
+    for (const p of hubSet.processes) if (!p.hub.alive()) notes.push(`${p.name} exited during the run; its log is ${p.logFile}`);
 
     const clickhouse = await measureClickHouse({ url: o.clickhouseUrl, database: o.clickhouseDatabase, runId, expected: result.acked });
     if ((hooks.env ?? process.env).TRIBUTARY_DATABASE_URL) {
       await provisionDevices(hub.service, load, credentials, { importMode: 'delete' }).catch((err: unknown) => notes.push(`removing the bench devices failed: ${(err as Error).message}`));
     }
-    await hub.close();
-    hub = undefined;
+    await hubSet.close();
+    hubs = undefined;
 
     const tributary = runFigures(result, sampler.processes());
     let baseline: BenchReport['baseline'];
@@ -206,7 +226,11 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       interrupted: abort.signal.aborted,
-      environment: { node: process.version, cpus: cpus().length, hub: hubRefPlatform(hubRef), log: hubLog, commandLine: `tributary bench ${[name, ...argv].join(' ')}` },
+      environment: {
+        node: process.version, cpus: cpus().length, hub: hubRefPlatform(hubRef), log: hubSet.processes[0]?.logFile ?? hubLog,
+        commandLine: `tributary bench ${[name, ...argv].join(' ')}`,
+        hubProcesses: hubSet.processes.map((p) => ({ name: p.name, pid: p.hub.pid, roles: p.roles, log: p.logFile })),
+      },
       setup: { hubStartSeconds, provisionSeconds, devices: load.devices },
       tributary,
       endToEnd: {
@@ -215,7 +239,10 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
         ...(sampler.enqueue.totalCount > 0 ? { enqueue: latencyFigures(sampler.enqueue) } : {}),
       },
       memory,
-      lag: { max: sampler.lagMax, end: sampler.lagEnd },
+      lag: {
+        max: sampler.lagMax, end: sampler.lagEnd,
+        ...(hubSet.starts.length > 0 ? { start: Object.fromEntries(hubSet.starts.map((g) => [g.group, { behind: g.behind, action: g.action, members: g.members }])) } : {}),
+      },
       clickhouse,
       ...(baseline ? { baseline } : {}),
       timeline: sampler.timeline,
@@ -235,7 +262,30 @@ export async function runBench(name: string, argv: string[], hooks: BenchRunHook
   } finally {
     status.clear();
     process.off('SIGINT', onSigint);
-    await hub?.close();
+    await hubs?.close();
+  }
+}
+
+/**
+ * `--split` with ClickHouse: after the log has every acknowledged message, wait until the telemetry groups
+ * (enrich, router, the ClickHouse connector) have caught up, so the row count is not cut short by a pipeline still
+ * working through the run. Bounded: it gives up when the lag has not fallen for 20 s (other traffic on a shared Kafka,
+ * or a stuck process), after 15 minutes (a 10k msg/s run on 2 cores can leave millions of records behind), or 3 s
+ * after Ctrl-C.
+ */
+async function drainPipeline(sampler: Sampler, hubs: HubSet, signal: AbortSignal, status: { show(line: string): void }): Promise<void> {
+  sampler.phase = 'draining';
+  const start = performance.now();
+  let best = Infinity;
+  let bestAt = start;
+  for (;;) {
+    const now = performance.now();
+    const lag = Object.values(sampler.lagEnd).reduce((a, b) => a + b, 0);
+    if (lag < best) [best, bestAt] = [lag, now];
+    if (lag === 0 || now - bestAt > 20_000 || now - start > (signal.aborted ? 3_000 : 900_000)) return;
+    if (hubs.processes.some((p) => !p.hub.alive())) return;
+    status.show(`  draining: the processors and connectors are ${fmt(lag)} records behind …`);
+    await sleep(500);
   }
 }
 
@@ -283,7 +333,7 @@ async function mosquittoBaseline(
     sampler.stop();
     status.clear();
   }
-  await sampler.tick();
+  await sampler.flush();
   for (const line of resultLines(result)) console.log(line);
   return { mosquitto: runFigures(result, sampler.processes()), ratio: 0, ratioOf: 'Tributary msg/s ÷ Mosquitto msg/s' };
 }

@@ -77,3 +77,18 @@ test('readReport refuses what is not a result file, saying what to pass', async 
   assert.throws(() => readReport(other), /not a tributary-load-test\/1 result/);
   await assert.rejects(run(['only-one.json']), /usage/);
 });
+
+test('a --split run compares on the hub as a whole: its role processes added up', () => {
+  const single = fakeReport({ rate: 1000, hubCores: 1.2 });
+  const split = fakeReport({ rate: 1000 });
+  split.tributary.processes = [
+    { name: 'hub:ingest', pid: 11, cpuSeconds: 9, averageCores: 0.8, publishingCores: 0.9, rssKiB: { start: 100_000, peak: 200 * 1024, end: 150_000 } },
+    { name: 'hub:processors', pid: 12, cpuSeconds: 4, averageCores: 0.4, publishingCores: 0.5, rssKiB: { start: 100_000, peak: 150 * 1024, end: 120_000 } },
+    { name: 'hub:connectors', pid: 13, cpuSeconds: 1, averageCores: 0.1, rssKiB: { start: 90_000, peak: 100 * 1024, end: 95_000 } },
+    { name: 'generator', pid: 10, cpuSeconds: 5, averageCores: 0.5, publishingCores: 0.6, rssKiB: { start: 1, peak: 999_999, end: 1 } },
+  ];
+  const rows = new Map(compareReports(single, split).map((r) => [r.metric, r]));
+  // 0.9 + 0.5 while publishing, + 0.1 over the run for the process that had no publishing figure; not the generator.
+  assert.ok(Math.abs(rows.get('hub CPU')!.result! - 1.5) < 1e-9, String(rows.get('hub CPU')!.result));
+  assert.equal(rows.get('hub RSS peak')!.result, 200 + 150 + 100);
+});

@@ -17,9 +17,14 @@ export interface Metric {
   get(r: BenchReport): number | undefined;
 }
 
-const hub = (r: BenchReport) => r.tributary.processes.find((p) => p.name === 'hub');
+/** The hub's process, or its role processes with `--split` (`hub:ingest` …): the hub figures add them up. */
+const hubs = (r: BenchReport) => r.tributary.processes.filter((p) => p.name === 'hub' || p.name.startsWith('hub:'));
+const sumOf = (r: BenchReport, f: (p: BenchReport['tributary']['processes'][number]) => number): number | undefined => {
+  const h = hubs(r);
+  return h.length === 0 ? undefined : h.reduce((sum, p) => sum + f(p), 0);
+};
 /** While publishing when the run had a publishing phase, else over the whole run (idle scenarios). */
-const hubCores = (r: BenchReport) => hub(r)?.publishingCores ?? hub(r)?.averageCores;
+const hubCores = (r: BenchReport) => sumOf(r, (p) => p.publishingCores ?? p.averageCores);
 
 export const METRICS: Metric[] = [
   { name: 'throughput', unit: 'msg/s', better: 'higher', get: (r) => r.tributary.rate },
@@ -33,7 +38,8 @@ export const METRICS: Metric[] = [
   { name: 'errors', unit: 'count', better: 'lower', get: (r) => Object.values(r.tributary.errors).reduce((a, b) => a + b, 0) },
   { name: 'hub CPU', unit: 'cores', better: 'lower', get: (r) => hubCores(r) },
   { name: 'hub CPU per 1k msg/s', unit: 'cores', better: 'lower', get: (r) => { const c = hubCores(r); return c !== undefined && r.tributary.rate > 0 ? (c * 1000) / r.tributary.rate : undefined; } },
-  { name: 'hub RSS peak', unit: 'MiB', better: 'lower', get: (r) => { const p = hub(r)?.rssKiB.peak; return p === undefined ? undefined : p / 1024; } },
+  // With --split: the sum of each process's peak (they need not peak at the same moment, so an upper bound).
+  { name: 'hub RSS peak', unit: 'MiB', better: 'lower', get: (r) => { const p = sumOf(r, (h) => h.rssKiB.peak); return p === undefined ? undefined : p / 1024; } },
   { name: 'memory per connection', unit: 'KiB', better: 'lower', get: (r) => r.memory.perConnectionKiB },
   { name: 'open connections', unit: 'count', better: 'higher', get: (r) => r.memory.connections || undefined },
   { name: 'ratio vs Mosquitto', unit: '×', better: 'higher', get: (r) => r.baseline?.ratio },

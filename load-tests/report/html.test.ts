@@ -42,3 +42,22 @@ test('the load as run is described from the scenario, overrides included', () =>
   assert.match(describeLoad(validateScenario({ devices: 3, messages: 60 })), /^3 devices, 60 messages, as fast as acks allow, QoS 1, 100 B, mqtt, SAS/);
   assert.match(describeLoad(validateScenario({ mode: 'idle', devices: 5 })), /^5 devices, idle, QoS/);
 });
+
+test('a --split run: CPU and memory plotted per hub process, and the lag each group started with', () => {
+  const r = fakeReport();
+  r.timeline = r.timeline.map((p, i) => ({
+    ...p,
+    hubs: { 'hub:ingest': { rssKiB: 100_000 + i, cores: 0.7 }, 'hub:processors': { rssKiB: 90_000, cores: 0.4 }, 'hub:connectors': { rssKiB: 80_000, cores: 0.1 } },
+  }));
+  r.environment.hubProcesses = ['ingest', 'processors', 'connectors'].map((g, i) => ({ name: `hub:${g}`, pid: 100 + i, roles: g, log: `/tmp/x.hub-${g}.log` }));
+  r.lag = { max: { 'tributary-processor-enrich': 50 }, end: { 'tributary-processor-enrich': 0 }, start: { 'tributary-processor-enrich': { behind: 2_500_000, action: 'reset', members: 0 } } };
+  const html = renderHtml(r);
+  const cpu = html.slice(html.indexOf('CPU over time'), html.indexOf('Open connections'));
+  for (const name of ['hub:ingest', 'hub:processors', 'hub:connectors', 'generator']) assert.ok(cpu.includes(`>${name}<`), `CPU series ${name}`);
+  assert.equal((cpu.match(/<polyline/g) ?? []).length, 4, 'three hub processes and the generator');
+  const memory = html.slice(html.indexOf('Memory over time'), html.indexOf('CPU over time'));
+  assert.ok(memory.includes('>hub:processors<'));
+  assert.ok(html.includes('/tmp/x.hub-processors.log'), 'each process and its log are named');
+  assert.ok(html.includes('2,500,000 (skipped)'), 'the backlog skipped before the run');
+  assert.deepEqual(externalReferences(html), []);
+});

@@ -55,12 +55,33 @@ function runRows(r: RunFigures): Array<Array<string | number>> {
   ];
 }
 
+/** The hub's processes (one, or one per role group with `--split`) and their logs. */
+function hubProcessesLine(r: BenchReport): string {
+  const procs = r.environment.hubProcesses;
+  if (!procs || procs.length <= 1) return `Hub log: ${esc(r.environment.log)}.`;
+  return `Hub processes: ${procs.map((p) => `<code>${esc(p.name)}</code> (pid ${p.pid}, roles ${esc(p.roles)}, log ${esc(p.log)})`).join('; ')}.`;
+}
+
+function lagTable(r: BenchReport): string {
+  const start = r.lag.start;
+  const groups = [...new Set([...Object.keys(start ?? {}), ...Object.keys(r.lag.max)])];
+  if (!start) return table(['group', 'max', 'at the end'], groups.map((g) => [g, n0(r.lag.max[g]), n0(r.lag.end[g])]));
+  const before = (g: string) => { const s = start[g]; return s === undefined ? '–' : `${n0(s.behind)} (${s.action === 'reset' ? 'skipped' : s.action === 'busy' ? `shared with ${s.members} other member(s)` : 'at the end'})`; };
+  return table(['group', 'behind before the run', 'max', 'at the end'], groups.map((g) => [g, before(g), n0(r.lag.max[g]), n0(r.lag.end[g])]));
+}
+
 export function renderHtml(r: BenchReport): string {
   const tl = r.timeline;
   const t = r.tributary;
   const series = (name: string, i: number, pick: (p: (typeof tl)[number]) => number | undefined): Series => ({
     name, color: PALETTE[i % PALETTE.length]!, points: tl.flatMap((p) => { const v = pick(p); return v === undefined ? [] : [[p.t, v] as [number, number]]; }),
   });
+  // One line for the hub, or one per role process of a --split run (colours 0, 1, 2, 4: 3 is the generator's).
+  const hubNames = [...new Set(tl.flatMap((p) => Object.keys(p.hubs ?? {})))];
+  const hubSeries = (whole: (p: (typeof tl)[number]) => number | undefined, part: (h: { rssKiB: number; cores: number }) => number, scale: number): Series[] =>
+    hubNames.length === 0
+      ? [series('hub', 0, (p) => { const v = whole(p); return v === undefined ? undefined : v * scale; })]
+      : hubNames.map((name, i) => series(name, [0, 1, 2, 4, 5][i] ?? i + 5, (p) => { const h = p.hubs?.[name]; return h === undefined ? undefined : part(h) * scale; }));
   const charts = [
     lineChart({ title: 'Throughput over time', xLabel: 'seconds', yLabel: 'messages / s', series: [series('PUBACKs / s', 0, (p) => p.ackRate), series('arrivals on the log / s', 1, (p) => p.arrivalRate)] }),
     lineChart({
@@ -69,8 +90,8 @@ export function renderHtml(r: BenchReport): string {
         ...spectrumSeries('device→enqueued', r.endToEnd.enqueue, PALETTE[2]!), ...spectrumSeries('device→ClickHouse', r.clickhouse.latency, PALETTE[3]!)],
     }),
     lineChart({ title: 'PUBACK p99 over time', xLabel: 'seconds', yLabel: 'ms', series: [series('p99 per second', 0, (p) => (p.ackRate > 0 ? p.pubackP99 : undefined))] }),
-    lineChart({ title: 'Memory over time (RSS)', xLabel: 'seconds', yLabel: 'MiB', series: [series('hub', 0, (p) => (p.hubRssKiB === undefined ? undefined : p.hubRssKiB / 1024)), series('generator', 3, (p) => p.generatorRssKiB / 1024)] }),
-    lineChart({ title: 'CPU over time', xLabel: 'seconds', yLabel: 'cores busy', series: [series('hub', 0, (p) => p.hubCores), series('generator', 3, (p) => p.generatorCores)] }),
+    lineChart({ title: 'Memory over time (RSS)', xLabel: 'seconds', yLabel: 'MiB', series: [...hubSeries((p) => p.hubRssKiB, (h) => h.rssKiB, 1 / 1024), series('generator', 3, (p) => p.generatorRssKiB / 1024)] }),
+    lineChart({ title: 'CPU over time', xLabel: 'seconds', yLabel: 'cores busy', series: [...hubSeries((p) => p.hubCores, (h) => h.cores, 1), series('generator', 3, (p) => p.generatorCores)] }),
     lineChart({ title: 'Open connections and consumer lag', xLabel: 'seconds', yLabel: 'count', series: [series('open connections', 2, (p) => p.open), series('consumer lag (records)', 1, (p) => p.lag)] }),
   ];
   const e = r.endToEnd;
@@ -99,7 +120,7 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}
 <h1>Load test <code>${esc(r.scenario.name)}</code></h1>
 <p>${esc(r.scenario.description)}</p>
 <p>Load as run: ${esc(describeLoad(r.scenario.load))}.</p>
-<p>Run <code>${esc(r.runId)}</code>, ${esc(r.startedAt)} → ${esc(r.finishedAt)}. Node ${esc(r.environment.node)}, ${r.environment.cpus} CPUs. Hub log: ${esc(r.environment.log)}.</p>
+<p>Run <code>${esc(r.runId)}</code>, ${esc(r.startedAt)} → ${esc(r.finishedAt)}. Node ${esc(r.environment.node)}, ${r.environment.cpus} CPUs. ${hubProcessesLine(r)}</p>
 ${banner}${lost}
 <h2>Summary</h2>
 ${table(['', 'Tributary'], runRows(t))}
@@ -117,7 +138,7 @@ ${table(['process', 'pid', 'cores while publishing', 'cores over the run', 'CPU 
 ${table(['hub RSS idle MiB', 'with connections MiB', 'connections', 'KiB per connection'], [[mib(r.memory.idleRssKiB), mib(r.memory.connectedRssKiB), n0(r.memory.connections), n2(r.memory.perConnectionKiB)]])}
 ${r.baseline?.mosquitto.perConnectionKiB !== undefined ? `<p>Mosquitto (plain TCP): ${n2(r.baseline.mosquitto.perConnectionKiB)} KiB per connection.</p>` : ''}
 <h2>Consumer lag (records)</h2>
-${table(['group', 'max', 'at the end'], Object.keys(r.lag.max).map((g) => [g, n0(r.lag.max[g]), n0(r.lag.end[g])]))}
+${lagTable(r)}
 <h2>Errors</h2>
 ${errors.length === 0 ? '<p>none</p>' : table(['error', 'count'], errors.map(([k, v]) => [k, n0(v)]))}
 ${r.notes.length > 0 ? `<h2>Notes</h2><ul>${r.notes.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}

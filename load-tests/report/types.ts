@@ -9,7 +9,10 @@ import type { LatencyFigures } from './percentiles.ts';
 export const REPORT_FORMAT = 'tributary-load-test/1';
 
 export interface ProcessFigures {
-  /** `hub`, `generator` (this process and its worker threads), `mosquitto`, `clickhouse-server` … */
+  /**
+   * `hub` (one process, every role) or, with `--split`, `hub:ingest`, `hub:processors`, `hub:connectors`; `generator`
+   * (this process and its worker threads), `mosquitto`, `clickhouse-server`, `kafka` …
+   */
   name: string;
   pid: number;
   /** CPU time over the measured window, and the same as average cores busy (1.0 = one core). */
@@ -35,8 +38,11 @@ export interface TimelinePoint {
   arrived: number;
   errors: number;
   open: number;
+  /** The hub's RSS and cores busy; with `--split`, the sum over its processes. */
   hubRssKiB?: number;
   hubCores?: number;
+  /** `--split`: RSS and cores busy of each hub process (`hub:ingest` …). */
+  hubs?: Record<string, { rssKiB: number; cores: number }>;
   generatorRssKiB: number;
   generatorCores: number;
   /** Sum of the watched consumer groups' lag, records. */
@@ -93,7 +99,14 @@ export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   interrupted: boolean;
-  environment: { node: string; cpus: number; hub: Record<string, string>; log: string; commandLine: string };
+  environment: {
+    node: string; cpus: number; hub: Record<string, string>;
+    /** The hub's log (with `--split`, the ingest process's; `hubProcesses` lists each). */
+    log: string;
+    commandLine: string;
+    /** The hub's processes: one with every role, or one per role group with `--split`. */
+    hubProcesses?: Array<{ name: string; pid: number; roles: string; log: string }>;
+  };
   setup: { hubStartSeconds: number; provisionSeconds: number; devices: number };
   tributary: RunFigures;
   endToEnd: EndToEnd;
@@ -107,7 +120,14 @@ export interface BenchReport {
     perConnectionKiB?: number;
   };
   /** Highest lag seen per consumer group, records. */
-  lag: { max: Record<string, number>; end: Record<string, number> };
+  lag: {
+    max: Record<string, number>; end: Record<string, number>;
+    /**
+     * `--split`: how far each telemetry group was behind its topic before the run and what the harness did about it
+     * (`reset` to the end, already `fresh`, or `busy` with members of another hub; harness/fresh-groups.ts).
+     */
+    start?: Record<string, { behind: number; action: 'reset' | 'fresh' | 'busy'; members: number }>;
+  };
   clickhouse: ClickHouseFigures;
   /** The same generator against the pre-started Mosquitto (`throughput` and `connections`). */
   baseline?: { mosquitto: RunFigures & { perConnectionKiB?: number }; ratio: number; ratioOf: string };

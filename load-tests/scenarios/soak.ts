@@ -8,4 +8,5 @@ export default defineScenario({
   name: 'soak',
   description: '1,000 devices at 2,000 QoS 1 msg/s in total for 2 hours (60 s ramp), reconnecting when dropped; watch memory, lag and latency over time.',
   load: { devices: 1000, workers: 2, messageRate: 2000, rampSeconds: 60, durationSeconds: 7200, inFlight: 10, qos: 1, payloadBytes: 200, connectRate: 200, reconnect: true },
+  split: true,
 });

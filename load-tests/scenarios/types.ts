@@ -17,6 +17,8 @@ export interface BenchScenario {
   holdSeconds?: number;
   /** Idle scenarios: cap the device count at what the open-file limits allow instead of refusing (`connections`). */
   fitToFileLimit?: boolean;
+  /** On Kafka + PostgreSQL, run the hub's roles as separate processes unless `--no-split` (harness/split.ts). */
+  split?: boolean;
 }
 
 /** Identity function that checks the shape at compile time (the load is validated at run time). */
