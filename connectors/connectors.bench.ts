@@ -13,11 +13,16 @@
  *    (connector clock when the INSERT was sent − produce time), percentiles computed by ClickHouse. This is route
  *    topic → ClickHouse; the device → ClickHouse path through ingest, enrich and router is the load-test harness's.
  *
+ * Each phase also shows CPU µs per row: this process's (user + system; it also runs the Kafka client) and, when
+ * ClickHouse runs on this machine, the server's. On a busy 2-core machine rows/s swing with the neighbours' load; CPU
+ * per row and the in-run ratio hold better. A first line gives the CPU of decodeRouted + toRow alone, without I/O.
+ *
  * Options: --records N (50000) --devices D (200) --partitions P (3) --batch B (5000) --rate R (500) --seconds S (10)
  *          --brokers host:port,… (TRIBUTARY_KAFKA_BROKERS or 127.0.0.1:9092)
  *          --clickhouse URL (TRIBUTARY_CLICKHOUSE_URL or http://127.0.0.1:8123)
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,11 +46,38 @@ interface Figure {
   seconds: number;
   /** Rows/s after the first commit: without the consumer-group join, which dominates small runs. */
   steady?: number;
+  /** CPU time (user + system) of this process during the phase: on a shared 2-core machine, steadier than rows/s. */
+  cpuMicros?: number;
+  /** CPU time of the ClickHouse server during the phase, when it runs on this machine. */
+  clickhouseMicros?: number;
   note: string;
 }
 
 const sum = (offsets: readonly { offset: number }[]) => offsets.reduce((s, o) => s + Number(o.offset), 0);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const cpuSince = (start: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+};
+
+/**
+ * Reads the local ClickHouse server's CPU time (µs, user + system, from /proc on Linux), or undefined when ClickHouse
+ * is not a process of this machine. On 2 cores the server's CPU per row counts as much as the connector's.
+ */
+function clickhouseCpuReader(url: string): (() => number) | undefined {
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) return undefined;
+  try {
+    const pid = readdirSync('/proc').find((d) => /^\d+$/.test(d) && readFileSync(`/proc/${d}/comm`, 'utf8').trim().startsWith('clickhouse-serv'));
+    if (pid === undefined) return undefined;
+    return () => {
+      // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    };
+  } catch {
+    return undefined;
+  }
+}
 
 export async function run(argv: string[]): Promise<void> {
   const { values: args } = parseArgs({
@@ -89,6 +121,7 @@ export async function run(argv: string[]): Promise<void> {
   console.log(`connectors benchmark: ClickHouse ${version} (${layout} layout) at ${url}, Kafka at ${args.brokers}; ${records.toLocaleString()} routed messages from ${devices} devices, ${partitions} partitions, batches of ${batch}`);
 
   const figures: Figure[] = [];
+  const clickhouseCpu = clickhouseCpuReader(url);
   let latencyLine: string | undefined;
   try {
     await log.createTopics([{ name: topic, partitions }, { name: latencyTopic, partitions }]);
@@ -99,25 +132,32 @@ export async function run(argv: string[]): Promise<void> {
       produced.push(...chunk);
     }
 
-    // 1. Baseline: the same rows, decoded and mapped before the clock starts.
+    // 1. Baseline: the same rows, decoded and mapped before the clock starts (that CPU is shown on its own line).
     const rows: Row[] = [];
+    let cpu0 = process.cpuUsage();
+    let t0 = performance.now();
     for (const [i, r] of produced.entries()) {
       const message = await decodeRouted(serde, { topic, partition: 0, offset: i, key: null, value: r.value as Buffer, headers: {}, timestamp: 0 });
       rows.push({ ...toRow(message, layout).row, inserted_at: Date.now() });
     }
+    figures.push({ label: 'decodeRouted + toRow only (no I/O)', rows: rows.length, seconds: (performance.now() - t0) / 1000, cpuMicros: cpuSince(cpu0), note: 'CPU of the decode and mapping alone' });
     await client.command({ query: createDatabaseSql(db.plain) });
     await client.command({ query: createTableSql(db.plain, 'messages', layout) });
     const columns = insertColumns('messages', layout).map((c) => `\`${c}\``) as [string, ...string[]];
-    let t0 = performance.now();
+    cpu0 = process.cpuUsage();
+    let ch0 = clickhouseCpu?.();
+    t0 = performance.now();
     for (let start = 0; start < rows.length; start += batch) {
       await client.insert({ table: qualifiedTable(db.plain, 'messages'), values: rows.slice(start, start + batch), format: 'JSONEachRow', columns });
     }
-    figures.push({ label: 'plain @clickhouse/client insert (baseline)', rows: rows.length, seconds: (performance.now() - t0) / 1000, note: `${await count(db.plain)} rows in table` });
+    figures.push({ label: 'plain @clickhouse/client insert (baseline)', rows: rows.length, seconds: (performance.now() - t0) / 1000, cpuMicros: cpuSince(cpu0), ...(ch0 !== undefined ? { clickhouseMicros: clickhouseCpu!() - ch0 } : {}), note: `${await count(db.plain)} rows in table` });
 
     // 2 and 3. The connector from Kafka, then a second group replaying the topic into the same tables.
     for (const phase of ['connector from Kafka', 'replay (all duplicates)']) {
       const groupId = `bench-clickhouse-${randomBytes(3).toString('hex')}`;
       t0 = performance.now();
+      cpu0 = process.cpuUsage();
+      ch0 = clickhouseCpu?.();
       const running = await runConnector(clickhouseConnector, { log, serde, topics: [topic], groupId, maxBatchRecords: batch, config: { url, database: db.connector } });
       let first: { at: number; committed: number } | undefined;
       try {
@@ -129,8 +169,10 @@ export async function run(argv: string[]): Promise<void> {
         await running.stop();
       }
       const end = performance.now();
+      const cpuMicros = cpuSince(cpu0);
+      const clickhouseMicros = ch0 !== undefined ? clickhouseCpu!() - ch0 : undefined;
       const steady = first && end > first.at && records > first.committed ? (records - first.committed) / ((end - first.at) / 1000) : undefined;
-      figures.push({ label: phase, rows: records, seconds: (end - t0) / 1000, ...(steady ? { steady } : {}), note: `${await count(db.connector)} rows in table` });
+      figures.push({ label: phase, rows: records, seconds: (end - t0) / 1000, ...(steady ? { steady } : {}), cpuMicros, ...(clickhouseMicros !== undefined ? { clickhouseMicros } : {}), note: `${await count(db.connector)} rows in table` });
     }
 
     // 4. Latency at a fixed rate, in 20 ms ticks.
@@ -168,12 +210,15 @@ export async function run(argv: string[]): Promise<void> {
   }
 
   console.log();
-  console.log(formatTable(['phase', 'rows', 'seconds', 'rows/s', 'rows/s after 1st commit', 'note'],
-    figures.map((f) => [f.label, f.rows.toLocaleString(), f.seconds.toFixed(2), Math.round(f.rows / f.seconds).toLocaleString(), f.steady ? Math.round(f.steady).toLocaleString() : '', f.note]), [0, 5]));
+  const perRow = (micros: number | undefined, rows: number) => (micros !== undefined ? (micros / rows).toFixed(1) : '');
+  console.log(formatTable(['phase', 'rows', 'seconds', 'rows/s', 'rows/s after 1st commit', 'CPU µs/row', 'ClickHouse CPU µs/row', 'note'],
+    figures.map((f) => [f.label, f.rows.toLocaleString(), f.seconds.toFixed(2), Math.round(f.rows / f.seconds).toLocaleString(), f.steady ? Math.round(f.steady).toLocaleString() : '',
+      perRow(f.cpuMicros, f.rows), perRow(f.clickhouseMicros, f.rows), f.note]), [0, 7]));
+  console.log('(CPU µs/row: user + system time of this process, which also runs the Kafka client; ClickHouse CPU: the local server\'s, 10 ms resolution)');
   console.log();
-  const base = figures[0]!;
+  const base = figures.find((f) => f.label.startsWith('plain'))!;
   const baseRate = base.rows / base.seconds;
-  for (const f of figures.slice(1)) {
+  for (const f of figures.filter((f) => f.label === 'connector from Kafka' || f.label.startsWith('replay'))) {
     const steady = f.steady ? `, ${(f.steady / baseRate).toFixed(2)}x after the first commit` : '';
     console.log(`${f.label} / plain insert: ${((f.rows / f.seconds) / baseRate).toFixed(2)}x overall${steady}`);
   }

@@ -145,6 +145,23 @@ describe('ClickHouse connector (ClickHouse ' + services.clickhouseUrl + ')', () 
     assert.equal(await count(db, 'messages', 'FINAL'), 300);
   });
 
+  it('message ids with tabs, newlines, backslashes, quotes, NUL and non-ASCII are found again by the dedupe check', async () => {
+    const db = newDatabase();
+    const ids = ["a\tb", 'c\nd\r', 'e\\f\\', "g'h\"", 'i\u0000j', 'é😀', '\\t'];
+    const records = await Promise.all(ids.flatMap((messageId, i) => ['dev-x', 'dev-y'].map((device, d) =>
+      routedRecord(platform.serde, ENDPOINT_TOPIC, { ...sampleTelemetry(i, 1, T + i), connectionDeviceId: device, messageId },
+        { sourceTopic: TOPICS.deviceMessagesEnriched, partition: 0, offset: 2 * i + d }, 2 * i + d))));
+    const s = sink(db);
+    await s.connect();
+    await s.writeBatch({ topic: ENDPOINT_TOPIC, partition: 0, records });
+    await s.writeBatch({ topic: ENDPOINT_TOPIC, partition: 0, records: [...records].reverse() });
+    await s.close();
+    // The same id on two devices is two messages; each is written once.
+    assert.equal(await count(db, 'messages'), ids.length * 2);
+    const stored = await select<{ message_id: string }>(`SELECT DISTINCT message_id FROM \`${db}\`.messages`);
+    assert.deepEqual(stored.map((r) => r.message_id).sort(), [...ids].sort());
+  });
+
   it('dead-letters records it cannot decode and writes the rest', async () => {
     const db = newDatabase();
     const good = await telemetryBatch(3);

@@ -8,7 +8,7 @@
  * versions can turn back into bytes.
  */
 import { TributaryError } from '../../core/errors/index.ts';
-import type { RoutedMessage } from '../runtime/routed-message.ts';
+import { isoTime, type RoutedMessage } from '../runtime/routed-message.ts';
 import type { Layout, TableName } from './tables.ts';
 
 export type Row = Record<string, unknown>;
@@ -37,7 +37,7 @@ export function tableOf(source: RoutedMessage['source']): TableName {
 /** Modern: DateTime64(3) text in the column's time zone (UTC); legacy: DateTime as epoch seconds. */
 function timeValue(ms: number, layout: Layout): string | number {
   if (layout === 'legacy') return Math.floor(ms / 1000);
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  return isoTime(ms).replace('T', ' ').replace('Z', '');
 }
 
 /** Writes a properties column into `row`: a Map object (modern) or the two Nested arrays (legacy). */

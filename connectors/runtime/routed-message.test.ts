@@ -5,7 +5,7 @@ import type { LogRecord } from '../../core/log/types.ts';
 import { TributaryError } from '../../core/errors/index.ts';
 import type { DeviceConnectionEvent, DeviceLifecycleEvent, EnrichedDeviceMessage, ForwardedRecord, TwinChange } from '../../core/serde/index.ts';
 import { openEmbeddedPlatform, type EmbeddedPlatform } from '../../test/support/embedded-platform.ts';
-import { SOURCE_BY_TOPIC, decodeRouted, isJsonBody } from './routed-message.ts';
+import { SOURCE_BY_TOPIC, decodeRouted, decodeRoutedSync, isJsonBody, isoTime } from './routed-message.ts';
 
 let platform: EmbeddedPlatform;
 before(async () => {
@@ -124,6 +124,19 @@ describe('decodeRouted', () => {
   });
 });
 
+describe('decodeRoutedSync', () => {
+  it('undefined until the record\'s schemas were looked up once, then the same message as decodeRouted', async () => {
+    // A route topic no test decoded before: its reader is not cached yet.
+    const record = { ...(await routed(TOPICS.deviceMessagesEnriched, message)), topic: 'iot.route.ep-sync' };
+    assert.equal(decodeRoutedSync(platform.serde, record), undefined);
+    const decoded = await decodeRouted(platform.serde, record);
+    assert.deepEqual(decodeRoutedSync(platform.serde, record), decoded);
+    assert.equal(decoded.deviceId, 'dev-a');
+    const tomb: LogRecord = { ...record, value: null };
+    assert.throws(() => decodeRoutedSync(platform.serde, tomb), (e: unknown) => e instanceof TributaryError && !e.retriable && e.code === 'ArgumentNull');
+  });
+});
+
 describe('helpers', () => {
   it('isJsonBody follows IoT Hub: application/json with UTF-8, case-insensitive', () => {
     assert.equal(isJsonBody('application/json', 'utf-8'), true);
@@ -131,6 +144,12 @@ describe('helpers', () => {
     assert.equal(isJsonBody('application/json', null), false);
     assert.equal(isJsonBody('text/plain', 'utf-8'), false);
     assert.equal(isJsonBody('application/json', 'utf-16'), false);
+  });
+  it('isoTime formats exactly as Date.toISOString, across seconds and at the edges of the fixed form', () => {
+    const times = [0, 1, 999, 1000, 1001, T, T + 1, T - 1, T + 322, T + 1000, T, 253_402_300_799_999, 253_402_300_800_000, -1, -1500, 1.5, 8.64e15];
+    for (let i = 0; i < 200; i++) times.push(Math.floor(T + (i % 3) * 1000 + i * 7));
+    for (const ms of times) assert.equal(isoTime(ms), new Date(ms).toISOString(), String(ms));
+    assert.throws(() => isoTime(Number.NaN), RangeError);
   });
   it('SOURCE_BY_TOPIC covers the four route sources', () => {
     assert.deepEqual(new Set(Object.values(SOURCE_BY_TOPIC)), new Set(['DeviceMessages', 'TwinChangeEvents', 'DeviceLifecycleEvents', 'DeviceConnectionStateEvents']));

@@ -48,6 +48,21 @@ describe('AvroSerde with the in-process registry', () => {
     assert.deepEqual(sync, await serde.encode(TOPICS.deviceMessages, value));
   });
 
+  test('decodeSync: undefined until the reader for (schema id, topic) is known, then the same value and errors as decode', async () => {
+    const fresh = new AvroSerde(registry, catalog);
+    const bytes = await serde.encode(TOPICS.deviceMessages, SAMPLE_VALUES[TOPICS.deviceMessages]);
+    assert.equal(fresh.decodeSync(bytes, TOPICS.deviceMessages), undefined);
+    const decoded = await fresh.decode(bytes, TOPICS.deviceMessages);
+    assert.deepEqual(fresh.decodeSync(bytes, TOPICS.deviceMessages), decoded);
+    // The reader is per topic: without one (or with another) it is a different lookup.
+    assert.equal(fresh.decodeSync(bytes), undefined);
+    await fresh.decode(bytes);
+    assert.deepEqual(fresh.decodeSync(bytes), await fresh.decode(bytes));
+    const damaged = Buffer.concat([bytes.subarray(0, HEADER_SIZE), Buffer.from([0xff, 0xff])]);
+    assert.throws(() => fresh.decodeSync(damaged, TOPICS.deviceMessages), { code: 'SerializationFailed' });
+    await assert.rejects(fresh.decode(damaged, TOPICS.deviceMessages), { code: 'SerializationFailed' });
+  });
+
   test('the samples (typed by records.ts) name exactly the fields of each latest schema', () => {
     for (const [topic, value] of Object.entries(SAMPLE_VALUES)) {
       const fields = (JSON.parse(catalog.latestForTopic(topic)!.text) as { fields: { name: string }[] }).fields.map((f) => f.name);

@@ -52,6 +52,8 @@ export class AvroSerde {
   private readonly writerSchemas = new Map<number, Promise<{ key: string; type: AvroType }>>();
   /** `${id}|${topic}` → reader type and resolver. */
   private readonly readers = new Map<string, Promise<Reader>>();
+  /** The settled entries of `readers`, for `decodeSync`: topic ('' for none) → schema id → reader. */
+  private readonly resolvedReaders = new Map<string, Map<number, Reader>>();
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -79,6 +81,19 @@ export class AvroSerde {
   /** Looks up the writer schema of `topic` now, so that `encodeSync` works from then on. */
   async prepare(topic: string): Promise<void> {
     await this.writerFor(topic);
+  }
+
+  /**
+   * The schema id and type `encode(topic, …)` writes with, once looked up (by `encode` or `prepare`); a new object
+   * after `refresh()`. For code that writes Avro bytes itself (enrich splices fields into records it did not decode).
+   */
+  writerOf(topic: string): { readonly id: number; readonly type: AvroType } | undefined {
+    return this.resolvedWriters.get(this.subjectFor(topic));
+  }
+
+  /** The schema a framed value with this id was written with (from the registry, cached: ids are immutable). */
+  async schemaOfId(id: number): Promise<AvroType> {
+    return (await this.writerSchema(id)).type;
   }
 
   /**
@@ -112,7 +127,21 @@ export class AvroSerde {
    */
   async decode<T = Record<string, unknown>>(buffer: Buffer, topic?: string): Promise<T> {
     const id = readSchemaId(buffer);
-    const reader = await this.readerFor(id, topic);
+    return this.decodeWith<T>(await this.readerFor(id, topic), id, buffer, topic);
+  }
+
+  /**
+   * `decode` without the promise, for per-record hot paths (connectors decoding batches of thousands): undefined until
+   * the reader for the value's schema id and `topic` has been looked up once by `decode` — the caller then takes the
+   * async path. Same value, same errors as `decode`.
+   */
+  decodeSync<T = Record<string, unknown>>(buffer: Buffer, topic?: string): T | undefined {
+    const id = readSchemaId(buffer);
+    const reader = this.resolvedReaders.get(topic ?? '')?.get(id);
+    return reader === undefined ? undefined : this.decodeWith<T>(reader, id, buffer, topic);
+  }
+
+  private decodeWith<T>(reader: Reader, id: number, buffer: Buffer, topic: string | undefined): T {
     let value: unknown;
     try {
       value = reader.type.fromBuffer(bodyOf(buffer), reader.resolver);
@@ -159,20 +188,28 @@ export class AvroSerde {
 
   private readerFor(id: number, topic: string | undefined): Promise<Reader> {
     return cached(this.readers, `${id}|${topic ?? ''}`, async () => {
-      const writer = await this.writerSchema(id);
-      const writerName = fullNameOf(writer.type);
-      const candidate = topic !== undefined
-        ? this.catalog.latestForTopic(topic)
-        : writerName !== undefined ? this.catalog.latestForName(writerName) : undefined;
-      if (candidate === undefined || candidate.key === writer.key) return { type: candidate?.type ?? writer.type, resolver: undefined };
-      try {
-        return { type: candidate.type, resolver: candidate.type.createResolver(writer.type) };
-      } catch (err) {
-        this.log.warn({ schemaId: id, topic, reader: `${candidate.subject} v${candidate.version}`, reason: (err as Error).message },
-          'writer schema cannot be read as this code\'s schema; decoding with the writer schema');
-        return { type: writer.type, resolver: undefined };
-      }
+      const reader = await this.newReader(id, topic);
+      let byId = this.resolvedReaders.get(topic ?? '');
+      if (byId === undefined) this.resolvedReaders.set(topic ?? '', (byId = new Map()));
+      byId.set(id, reader);
+      return reader;
     });
+  }
+
+  private async newReader(id: number, topic: string | undefined): Promise<Reader> {
+    const writer = await this.writerSchema(id);
+    const writerName = fullNameOf(writer.type);
+    const candidate = topic !== undefined
+      ? this.catalog.latestForTopic(topic)
+      : writerName !== undefined ? this.catalog.latestForName(writerName) : undefined;
+    if (candidate === undefined || candidate.key === writer.key) return { type: candidate?.type ?? writer.type, resolver: undefined };
+    try {
+      return { type: candidate.type, resolver: candidate.type.createResolver(writer.type) };
+    } catch (err) {
+      this.log.warn({ schemaId: id, topic, reader: `${candidate.subject} v${candidate.version}`, reason: (err as Error).message },
+        'writer schema cannot be read as this code\'s schema; decoding with the writer schema');
+      return { type: writer.type, resolver: undefined };
+    }
   }
 }
 
