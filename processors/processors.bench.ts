@@ -5,6 +5,10 @@
  * ratios, never timed assertions). Devices live in a fresh PostgreSQL schema (DeviceRegistry) so enrich finds them;
  * the router has 10 routes mixing body, application-property, system-property and twin conditions.
  *
+ * Besides records/s, each phase reports this process's CPU time per record (process.cpuUsage over the phase): on a
+ * shared 2-core machine wall time swings with the neighbours, CPU per record much less, and it is what decides how many
+ * messages per second fit on the machine.
+ *
  * Each phase runs until its group has committed the whole input (its time includes joining the group, about the same
  * for all three); its lag (end offsets − committed offsets) is then
  * read back to show nothing was left behind. enrich writes to a topic of the bench's own (`outputTopic`) so it never
@@ -13,10 +17,12 @@
  *
  * Options: --records N (100000) --devices D (200) --partitions P (6) --batch B (500) --evaluators list (compiled)
  *          --brokers host:port,… (TRIBUTARY_KAFKA_BROKERS or 127.0.0.1:9092)
+ *          --broker-pid PID (adds the broker process's CPU per record, read from /proc; shared brokers make it noisy)
+ *          --marks (prints each phase's monotonic µs bounds to stderr, to cut a --cpu-prof profile into phases)
  *          --database URL (TRIBUTARY_DATABASE_URL or postgres://postgres@127.0.0.1:5432/tributary)
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,7 +45,25 @@ interface Figure {
   seconds: number;
   lag: number;
   outputs: number;
+  /** CPU time (user + system) of this process during the phase, in microseconds: the cost that wall time hides. */
+  cpuMicros: number;
+  /** CPU time of the broker process during the phase (only with --broker-pid; other clients of the broker add to it). */
+  brokerCpuMicros?: number;
 }
+
+/** user + system CPU of a process in microseconds, from /proc (Linux); undefined when it cannot be read. */
+async function processCpuMicros(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ, 100 on every Linux the project runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function progress(label: string, done: () => number, total: number) {
   const start = Date.now();
@@ -70,11 +94,15 @@ function passThrough(input: string, output: string) {
 }
 
 /** Runs one processor in its own group until it committed the whole input; time runs from start to the last commit. */
-async function phase(log: KafkaLog, label: string, definition: ProcessorDefinition, options: { input: string; config: unknown; batch: number; outputs: string[]; serde: AvroSerde }): Promise<Figure> {
+async function phase(log: KafkaLog, label: string, definition: ProcessorDefinition, options: { input: string; config: unknown; batch: number; outputs: string[]; serde: AvroSerde; brokerPid?: number; marks?: boolean }): Promise<Figure> {
   const groupId = `bench-${definition.name}-${randomBytes(3).toString('hex')}`;
   const total = sum(await log.endOffsets(options.input));
   let committed = 0;
   const stopProgress = progress(label, () => committed, total);
+  const broker0 = options.brokerPid === undefined ? undefined : await processCpuMicros(options.brokerPid);
+  // Monotonic microseconds, the clock of V8's CPU profiles: lets a --cpu-prof profile be cut into phases.
+  const mark0 = process.hrtime.bigint() / 1000n;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const running = await runProcessor(definition, { log, serde: options.serde, config: options.config, groupId, maxBatchRecords: options.batch });
   try {
@@ -86,16 +114,27 @@ async function phase(log: KafkaLog, label: string, definition: ProcessorDefiniti
     stopProgress();
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const broker1 = options.brokerPid === undefined ? undefined : await processCpuMicros(options.brokerPid);
+  if (options.marks) console.error(`phase-mark ${JSON.stringify({ label, startMicros: Number(mark0), endMicros: Number(process.hrtime.bigint() / 1000n) })}`);
   await running.stop();
   const lag = sum(await log.endOffsets(options.input)) - sum(await log.committedOffsets(groupId, options.input));
   let outputs = 0;
   for (const topic of options.outputs) outputs += sum(await log.endOffsets(topic).catch(() => []));
-  return { label, records: total, seconds, lag, outputs };
+  return {
+    label, records: total, seconds, lag, outputs, cpuMicros: cpu.user + cpu.system,
+    ...(broker0 !== undefined && broker1 !== undefined ? { brokerCpuMicros: broker1 - broker0 } : {}),
+  };
 }
 
 function printTable(figures: Figure[]): void {
-  const rows = figures.map((f) => [f.label, f.records.toLocaleString(), f.seconds.toFixed(2), Math.round(f.records / f.seconds).toLocaleString(), f.lag.toLocaleString(), f.outputs.toLocaleString()]);
-  const header = ['phase (one process each)', 'records', 'seconds', 'records/s', 'lag at end', 'records out'];
+  const broker = figures.some((f) => f.brokerCpuMicros !== undefined);
+  const rows = figures.map((f) => [
+    f.label, f.records.toLocaleString(), f.seconds.toFixed(2), Math.round(f.records / f.seconds).toLocaleString(),
+    (f.cpuMicros / f.records).toFixed(1), ...(broker ? [f.brokerCpuMicros === undefined ? '-' : (f.brokerCpuMicros / f.records).toFixed(1)] : []),
+    f.lag.toLocaleString(), f.outputs.toLocaleString(),
+  ]);
+  const header = ['phase (one process each)', 'records', 'seconds', 'records/s', 'CPU µs/record', ...(broker ? ['broker CPU µs/record'] : []), 'lag at end', 'records out'];
   console.log(formatTable(header, rows, [0]));
 }
 
@@ -108,6 +147,8 @@ export async function run(argv: string[]): Promise<void> {
       partitions: { type: 'string', default: '6' },
       batch: { type: 'string', default: '500' },
       evaluators: { type: 'string', default: 'compiled' },
+      'broker-pid': { type: 'string' },
+      marks: { type: 'boolean', default: false },
       brokers: { type: 'string', default: process.env.TRIBUTARY_KAFKA_BROKERS ?? '127.0.0.1:9092' },
       database: { type: 'string', default: process.env.TRIBUTARY_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tributary' },
     },
@@ -188,15 +229,16 @@ export async function run(argv: string[]): Promise<void> {
     }
     stopProgress();
 
-    figures.push(await phase(log, 'pass-through (baseline)', passThrough(topics.input, topics.passed), { input: topics.input, config: {}, batch, outputs: [topics.passed], serde }));
+    const measure = { ...(args['broker-pid'] ? { brokerPid: Number(args['broker-pid']) } : {}), marks: args.marks };
+    figures.push(await phase(log, 'pass-through (baseline)', passThrough(topics.input, topics.passed), { input: topics.input, config: {}, batch, outputs: [topics.passed], serde, ...measure }));
     figures.push(await phase(log, 'enrich', enrichProcessor({ store }), {
-      input: topics.input, batch, outputs: [topics.enriched], serde,
+      input: topics.input, batch, outputs: [topics.enriched], serde, ...measure,
       config: { hubName: 'bench-hub', inputTopic: topics.input, outputTopic: topics.enriched, enrichments: [{ name: 'building', value: '$twin.tags.building', endpointNames: [hot] }] },
     }));
     for (const evaluator of args.evaluators.split(',')) {
       // Each phase after the first adds to the endpoint topics, so `records out` of a later phase counts all phases.
       figures.push(await phase(log, `router (10 routes, ${evaluator})`, createRouter({ routes }), {
-        input: topics.enriched, batch, outputs: endpointTopics, serde,
+        input: topics.enriched, batch, outputs: endpointTopics, serde, ...measure,
         config: { sources: ['DeviceMessages'], topics: { DeviceMessages: topics.enriched }, reloadIntervalMs: 5000, evaluator },
       }));
     }
@@ -215,6 +257,8 @@ export async function run(argv: string[]): Promise<void> {
   printTable(figures);
   const base = figures[0]!;
   console.log();
-  for (const f of figures.slice(1)) console.log(`${f.label} / pass-through: ${((f.records / f.seconds) / (base.records / base.seconds)).toFixed(2)}x`);
+  for (const f of figures.slice(1)) {
+    console.log(`${f.label} / pass-through: ${((f.records / f.seconds) / (base.records / base.seconds)).toFixed(2)}x records/s, ${(f.cpuMicros / base.cpuMicros).toFixed(2)}x CPU per record`);
+  }
   console.log(`peak RSS of the whole run: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
 }

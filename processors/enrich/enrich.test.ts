@@ -275,3 +275,30 @@ test('outputTopic sends enriched messages to another topic, with the enriched me
   const defaultAfter = (await platform.log.endOffsets(TOPICS.deviceMessagesEnriched)).reduce((n, p) => n + p.offset, 0);
   assert.equal(defaultAfter, defaultBefore, 'nothing went to iot.device.messages.enriched');
 });
+
+test('a message whose writer schema the byte splice does not fit is decoded and re-encoded, with the same result', async () => {
+  const id = uniqueName('slow');
+  await registry.putDevice(id, { deviceId: id });
+  await setTwin(id, { tags: { building: '7' } });
+  // Written with the enriched schema (a writer the plan refuses: it has more fields than a DeviceMessage) and carrying
+  // enrichments of its own, which the reader's DeviceMessage schema drops.
+  const stale: EnrichedDeviceMessage = {
+    messageId: 'slow-1', contentType: 'application/json', contentEncoding: 'utf-8', enqueuedTime: 1_767_225_600_000,
+    connectionDeviceId: id, ingestNode: 'test', protocol: 'Mqtt', properties: { app: 'y' }, enrichments: { old: 'x' }, twin: 'stale',
+    body: Buffer.from('{"t":2}'),
+  };
+  await platform.log.produce(TOPICS.deviceMessages, [{ key: id, value: await platform.serde.encode(TOPICS.deviceMessagesEnriched, stale) }]);
+  const running = await runProcessor(enrichProcessor({ store }), {
+    log: platform.log, serde: platform.serde, groupId: uniqueName('g'), config: { hubName: 'test-hub', enrichments: [{ name: 'building', value: '$twin.tags.building' }] },
+  });
+  try {
+    const [enriched] = await enrichedOf(id, 1);
+    assert.equal(enriched!.messageId, 'slow-1');
+    assert.deepEqual(enriched!.properties, { app: 'y' });
+    assert.deepEqual(enriched!.enrichments, { building: '7' });
+    assert.deepEqual(JSON.parse(enriched!.twin!).tags, { building: '7' });
+    assert.deepEqual(enriched!.body, Buffer.from('{"t":2}'));
+  } finally {
+    await running.stop();
+  }
+});

@@ -10,15 +10,16 @@
 import { Type } from '@sinclair/typebox';
 import { TributaryError } from '../../core/errors/index.ts';
 import { TOPICS } from '../../core/log/topics.ts';
-import type { Log } from '../../core/log/types.ts';
+import type { Headers, Log } from '../../core/log/types.ts';
 import { counter } from '../../core/metrics/registry.ts';
 import type { DeviceRegistry } from '../../core/registry/index.ts';
-import type { DeviceMessage, EnrichedDeviceMessage } from '../../core/serde/index.ts';
+import { readSchemaId, type DeviceMessage, type EnrichedDeviceMessage } from '../../core/serde/index.ts';
 import type { Queryable } from '../../core/store/types.ts';
 import { defineProcessor, type ProcessorDefinition } from '../runtime/define-processor.ts';
 import { CacheInvalidation } from './cache-invalidation.ts';
 import { DeviceCache } from './device-cache.ts';
 import { lookupDevice, type DeviceLookup } from './device-lookup.ts';
+import { planSplice, type SenderFields, type SplicePlan } from './splice.ts';
 import { ENRICHMENT_ENDPOINTS_HEADER, EnrichmentSchema, MAX_ENRICHMENTS, applyEnrichments, compileEnrichments, endpointScopeHeader } from './enrichments.ts';
 
 export const EnrichConfigSchema = Type.Object(
@@ -53,6 +54,13 @@ export interface EnrichDependencies {
   now?: () => number;
 }
 
+/** Per cached lookup: the enrichments and twin JSON it gives every message, and their encodings per splice plan. */
+interface Added {
+  enrichments: Record<string, string>;
+  twin: string | null;
+  inserts: Map<SplicePlan, Buffer>;
+}
+
 const dropped = counter('tributary_enrich_dropped_total', 'Messages enrich dropped (and dead-lettered), by reason.', ['reason']);
 const lookups = counter('tributary_enrich_lookups_total', 'Device lookups by cache result (hit, miss).', ['result']);
 
@@ -77,35 +85,78 @@ export function enrichProcessor(deps: EnrichDependencies): ProcessorDefinition<t
         throw err;
       }
 
+      // Spliced path (splice.ts): plans per input schema id, made for one output writer (a new one after serde.refresh).
+      const plans = new Map<number, SplicePlan | null>();
+      let plansFor: object | undefined;
+      async function planFor(value: Buffer): Promise<SplicePlan | null> {
+        let writer = serde.writerOf(TOPICS.deviceMessagesEnriched);
+        if (!writer) {
+          await serde.prepare(TOPICS.deviceMessagesEnriched);
+          writer = serde.writerOf(TOPICS.deviceMessagesEnriched)!;
+        }
+        if (writer !== plansFor) {
+          plans.clear();
+          plansFor = writer;
+        }
+        const id = readSchemaId(value);
+        let plan = plans.get(id);
+        if (plan === undefined) {
+          plan = planSplice(await serde.schemaOfId(id), writer) ?? null;
+          plans.set(id, plan);
+          logger.info({ schemaId: id, spliced: plan !== null }, plan ? 'device messages of this schema are enriched by splicing bytes' : 'device messages of this schema are decoded and re-encoded');
+        }
+        return plan;
+      }
+      function cachedPlan(value: Buffer): SplicePlan | null | undefined {
+        return serde.writerOf(TOPICS.deviceMessagesEnriched) === plansFor && plansFor !== undefined ? plans.get(readSchemaId(value)) : undefined;
+      }
+      // What a lookup adds to every message of its sender, computed once per cached lookup rather than per message.
+      const added = new WeakMap<DeviceLookup, Added>();
+      function addedFor(found: DeviceLookup & { kind: 'found' }): Added {
+        let a = added.get(found);
+        if (!a) {
+          a = { enrichments: applyEnrichments(enrichments, config.hubName, found.twin), twin: found.twin ? JSON.stringify(found.twin) : null, inserts: new Map() };
+          added.set(found, a);
+        }
+        return a;
+      }
+      const outputHeaders = (headers: Headers): Record<string, Buffer | string> => (scopeHeader ? { ...headers, [ENRICHMENT_ENDPOINTS_HEADER]: scopeHeader } : headers);
+
       return {
         async process(record, ctx) {
-          if (!record.value) throw new TributaryError('ArgumentNull', 'record has no value (a tombstone is not a device message)');
-          const message = await serde.decode<DeviceMessage>(record.value, record.topic);
-          const { connectionDeviceId: deviceId, connectionModuleId: moduleId } = message;
+          const value = record.value;
+          if (!value) throw new TributaryError('ArgumentNull', 'record has no value (a tombstone is not a device message)');
+          let plan = cachedPlan(value); // null: this schema has no plan
+          if (plan === undefined) plan = await planFor(value);
+          const spliced = plan?.read(value);
+          const message = spliced ? undefined : (serde.decodeSync<DeviceMessage>(value, record.topic) ?? (await serde.decode<DeviceMessage>(value, record.topic)));
+          const sender: SenderFields = spliced?.fields ?? message!;
+          const { connectionDeviceId: deviceId, connectionModuleId: moduleId } = sender;
           const { value: found, hit } = await cache.getOrLoad(deviceId, moduleId, () => lookupDevice(deps.store, deviceId, moduleId));
           lookups.inc({ result: hit ? 'hit' : 'miss' });
 
           if (found.kind === 'unknownDevice') {
             dropped.inc({ reason: 'unknown_device' });
-            throw new TributaryError('DeviceNotFound', `message ${message.messageId ?? '(no id)'} dropped: device ${deviceId} is not registered (deleted, or never created); register it to accept its traffic`, { details: { deviceId } });
+            throw new TributaryError('DeviceNotFound', `message ${sender.messageId ?? '(no id)'} dropped: device ${deviceId} is not registered (deleted, or never created); register it to accept its traffic`, { details: { deviceId } });
           }
           if (found.kind === 'unknownModule') {
             dropped.inc({ reason: 'unknown_module' });
-            throw new TributaryError('ModuleNotFound', `message ${message.messageId ?? '(no id)'} dropped: module ${moduleId ?? ''} is not registered on device ${deviceId}`, { details: { deviceId, moduleId } });
+            throw new TributaryError('ModuleNotFound', `message ${sender.messageId ?? '(no id)'} dropped: module ${moduleId ?? ''} is not registered on device ${deviceId}`, { details: { deviceId, moduleId } });
           }
           if (found.status === 'disabled') {
             dropped.inc({ reason: 'disabled_device' });
             // No DeviceDisabled code exists; IoT Hub refuses a disabled device as unauthorized (401), so that code.
-            throw new TributaryError('IotHubUnauthorizedAccess', `message ${message.messageId ?? '(no id)'} dropped: device ${deviceId} is disabled; enable it to accept its traffic`, { details: { deviceId, reason: 'disabled' } });
+            throw new TributaryError('IotHubUnauthorizedAccess', `message ${sender.messageId ?? '(no id)'} dropped: device ${deviceId} is disabled; enable it to accept its traffic`, { details: { deviceId, reason: 'disabled' } });
           }
 
-          const enriched: EnrichedDeviceMessage = {
-            ...message,
-            enrichments: applyEnrichments(enrichments, config.hubName, found.twin),
-            twin: found.twin ? JSON.stringify(found.twin) : null,
-          };
-          const headers: Record<string, Buffer | string> = { ...ctx.headers };
-          if (scopeHeader) headers[ENRICHMENT_ENDPOINTS_HEADER] = scopeHeader;
+          const add = addedFor(found);
+          const headers = outputHeaders(ctx.headers);
+          if (spliced && plan) {
+            let insert = add.inserts.get(plan);
+            if (!insert) add.inserts.set(plan, (insert = plan.encodeInsert(add.enrichments, add.twin)));
+            return [{ topic: config.outputTopic, key: record.key, value: plan.splice(value, spliced.bodyFieldStart, insert), headers }];
+          }
+          const enriched: EnrichedDeviceMessage = { ...message!, enrichments: add.enrichments, twin: add.twin };
           // Encoded under the enriched message's subject: a custom output topic has no subject of its own in schemas/.
           return [{ topic: config.outputTopic, key: record.key, value: await serde.encode(TOPICS.deviceMessagesEnriched, enriched), headers }];
         },

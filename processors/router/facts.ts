@@ -14,9 +14,14 @@ const iso = (ms: number | null | undefined) => (ms === null || ms === undefined 
 
 /** IoT Hub looks into bodies only with content type application/json and a UTF encoding it supports; we read UTF-8. */
 export function isJsonUtf8(contentType: string | null | undefined, contentEncoding: string | null | undefined): boolean {
+  // A device sends the same pair on every message: the answer for the last pair saves splitting and lower-casing.
+  if (contentType === lastJsonCheck.type && contentEncoding === lastJsonCheck.encoding) return lastJsonCheck.result;
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  return type === 'application/json' && (contentEncoding ?? '').trim().toLowerCase() === 'utf-8';
+  const result = type === 'application/json' && (contentEncoding ?? '').trim().toLowerCase() === 'utf-8';
+  lastJsonCheck = { type: contentType, encoding: contentEncoding, result };
+  return result;
 }
+let lastJsonCheck: { type: string | null | undefined; encoding: string | null | undefined; result: boolean } = { type: undefined, encoding: undefined, result: false };
 
 function parseJson(text: string, what: string): unknown {
   try {
@@ -24,6 +29,38 @@ function parseJson(text: string, what: string): unknown {
   } catch (err) {
     throw new TributaryError('ArgumentInvalid', `${what} is not valid JSON; fix the sender (or its content type) — the record cannot be routed on it`, { cause: err });
   }
+}
+
+/**
+ * Parsed twins by their JSON text. Enrich attaches the same twin text to every message of a device until the twin
+ * changes, and parsing it again for every record showed in the router's profile. Values are deep-frozen, as every record of
+ * that device shares them; the map is emptied when its texts pass the budget (cheaper than an LRU, and rare).
+ */
+const twinCache = new Map<string, unknown>();
+let twinCacheChars = 0;
+const TWIN_CACHE_CHARS = 4 * 1024 * 1024;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+function parseTwin(text: string, what: string): unknown {
+  const hit = twinCache.get(text);
+  if (hit !== undefined) return hit;
+  const parsed = deepFreeze(parseJson(text, what));
+  if (text.length <= TWIN_CACHE_CHARS) {
+    if (twinCacheChars + text.length > TWIN_CACHE_CHARS) {
+      twinCache.clear();
+      twinCacheChars = 0;
+    }
+    twinCache.set(text, parsed);
+    twinCacheChars += text.length;
+  }
+  return parsed;
 }
 
 export function deviceMessageFacts(message: EnrichedDeviceMessage): RouteFacts {
@@ -50,7 +87,7 @@ export function deviceMessageFacts(message: EnrichedDeviceMessage): RouteFacts {
     system,
     properties: { ...message.properties },
     body: lazy(() => (isJsonUtf8(message.contentType, message.contentEncoding) ? parseJson(message.body.toString('utf8'), `body of message ${id} (application/json, UTF-8)`) : undefined)),
-    twin: lazy(() => (message.twin ? parseJson(message.twin, `twin attached to message ${id}`) : undefined)),
+    twin: lazy(() => (message.twin ? parseTwin(message.twin, `twin attached to message ${id}`) : undefined)),
   };
 }
 

@@ -11,6 +11,7 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from '../types.ts';
+import { partitionForKey } from '../partitioner.ts';
 import { BatchingProducer, type BatchingProducerOptions, type TopicRoute } from './batching-producer.ts';
 import { logClosedError, toLogError } from './errors.ts';
 import { KafkaConsumer, type KafkaConsumerSettings } from './kafka-consumer.ts';
@@ -282,7 +283,9 @@ export class KafkaLog implements Log {
             partitions: partitionMetadata.length,
             // kafkajs' DefaultPartitioner is the Java client's: murmur2(key) mod partitions, so a Java or
             // librdkafka (murmur2_random) producer puts a key on the same partition; null keys go round-robin.
-            choose: (key) => this.partitioner({ topic, partitionMetadata, message: { key, value: null } }),
+            // Keyed records take partitioner.ts's murmur2, the same mapping in 32-bit integer arithmetic: kafkajs'
+            // runs on BigInt-backed Longs and filters the partition list per call, ~5% of a processor's CPU per record.
+            choose: (key) => (key === null ? this.partitioner({ topic, partitionMetadata, message: { key, value: null } }) : partitionForKey(key, partitionMetadata.length)),
           };
           this.routes.set(topic, { route, expiresAt: Date.now() + (this.options.metadataMaxAgeMs ?? 60_000) });
           return route;
