@@ -1,5 +1,5 @@
 /**
- * The ingest role (DESIGN.md §2): the shared gateway core plus the MQTT adapter — MQTT 3.1.1 over TLS on
+ * The ingest role (DESIGN.md §2): the shared gateway core plus the MQTT adapter — MQTT 3.1.1 and 5 over TLS on
  * `ports.mqtts` and over WebSockets at `/$iothub/websocket` on the HTTPS server the service API listens on (443).
  * The HTTPS device adapter will attach to the same gateway.
  */

@@ -114,7 +114,9 @@ export async function run(argv: string[]): Promise<void> {
   const connections = values.connections !== undefined ? Number(values.connections) : defaultConnections();
   const localAddresses = sourceAddresses(connections, values.sources !== undefined ? Number(values.sources) : undefined);
   const scenario = validateScenario({
-    name: 'connections', mode: 'idle', devices: connections, deviceIdPrefix: 'idle', localAddresses,
+    // A prefix of its own per run: hubs on one Kafka close each other's connections of the same device id (the newer
+    // connect wins across nodes), so two benches (or a bench and a test) with fixed ids would drop each other's devices.
+    name: 'connections', mode: 'idle', devices: connections, deviceIdPrefix: `idle-${Date.now().toString(36)}`, localAddresses,
     connectRate: Number(values['connect-rate'] ?? 1000), workers: Number(values.workers ?? 2), reconnect: false,
   });
   const targets = String(values.targets).split(',').map((t) => t.trim());

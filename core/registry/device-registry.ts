@@ -151,6 +151,11 @@ export class DeviceRegistry {
     return repo.selectCredentials(this.store, deviceId, moduleId);
   }
 
+  /** `getCredentials` for many identities at once, keyed `deviceId` or `deviceId/moduleId` (ingest batches connects). */
+  async getCredentialsMany(ids: ReadonlyArray<{ deviceId: string; moduleId?: string }>): Promise<Map<string, IdentityCredentials>> {
+    return repo.selectCredentialsMany(this.store, ids);
+  }
+
   /** At most two statements per call whatever the number of updates (see connection-state.ts). */
   async recordConnectionStates(updates: ConnectionStateUpdate[]): Promise<void> {
     if (updates.length > 0) await writeConnectionStates(this.store, updates);

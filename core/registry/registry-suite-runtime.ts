@@ -47,6 +47,20 @@ export function registryRuntimeTests(ctx: SuiteContext): void {
     assert.equal(await ctx.registry.getCredentials(id, 'nope'), undefined);
   });
 
+  test('getCredentialsMany answers like getCredentials for each identity, in at most two statements', async () => {
+    const a = ctx.id('many');
+    const b = ctx.id('many');
+    await ctx.registry.putDevice(a, {});
+    await ctx.registry.putDevice(b, { status: 'disabled' });
+    await ctx.registry.putModule(b, 'm', {});
+    const ids = [{ deviceId: a }, { deviceId: b }, { deviceId: b, moduleId: 'm' }, { deviceId: ctx.id('missing') }, { deviceId: a, moduleId: 'nope' }];
+    const counting = countingStore(ctx.store);
+    const found = await new DeviceRegistry({ store: counting.store, hubName: 'suite-hub' }).getCredentialsMany(ids);
+    assert.equal(counting.statements(), 2);
+    assert.deepEqual([...found.keys()].sort(), [a, b, `${b}/m`].sort());
+    for (const id of ids) assert.deepEqual(found.get(id.moduleId ? `${id.deviceId}/${id.moduleId}` : id.deviceId), await ctx.registry.getCredentials(id.deviceId, id.moduleId));
+  });
+
   test('recordConnectionStates and recordActivity write a whole batch in one statement per table', async () => {
     const ids = Array.from({ length: 50 }, () => ctx.id('conn'));
     for (const id of ids) await ctx.registry.putDevice(id, {});

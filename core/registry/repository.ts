@@ -170,7 +170,10 @@ export async function selectCredentials(q: Queryable, deviceId: string, moduleId
          FROM modules m JOIN devices d ON d.device_id = m.device_id
         WHERE m.device_id = $1 AND m.module_id = $2`, [deviceId, moduleId]);
   const row = rows[0];
-  if (row === undefined) return undefined;
+  return row === undefined ? undefined : credentialsOf(row, deviceId, moduleId);
+}
+
+function credentialsOf(row: CredentialsRow, deviceId: string, moduleId: string | undefined): IdentityCredentials {
   return {
     deviceId,
     ...(moduleId === undefined ? {} : { moduleId }),
@@ -183,4 +186,31 @@ export async function selectCredentials(q: Queryable, deviceId: string, moduleId
     secondaryThumbprint: row.secondary_thumbprint,
     iotEdge: row.iot_edge === true,
   };
+}
+
+/**
+ * `selectCredentials` for many identities in at most two statements (devices, modules): ingest batches the lookups
+ * of concurrent connects. Keyed `deviceId` or `deviceId/moduleId`; unknown identities are absent.
+ */
+export async function selectCredentialsMany(q: Queryable, ids: ReadonlyArray<{ deviceId: string; moduleId?: string }>): Promise<Map<string, IdentityCredentials>> {
+  const out = new Map<string, IdentityCredentials>();
+  const deviceIds = ids.filter((i) => i.moduleId === undefined).map((i) => i.deviceId);
+  const modules = ids.filter((i): i is { deviceId: string; moduleId: string } => i.moduleId !== undefined);
+  if (deviceIds.length > 0) {
+    const rows = await q.query<CredentialsRow & { device_id: string }>(
+      `SELECT device_id, generation_id, status, auth_type, primary_key, secondary_key, primary_thumbprint, secondary_thumbprint,
+              (capabilities->>'iotEdge')::boolean AS iot_edge
+         FROM devices WHERE device_id = ANY($1::text[])`, [deviceIds]);
+    for (const row of rows) out.set(row.device_id, credentialsOf(row, row.device_id, undefined));
+  }
+  if (modules.length > 0) {
+    const rows = await q.query<CredentialsRow & { device_id: string; module_id: string }>(
+      `SELECT m.device_id, m.module_id, m.generation_id, d.status, m.auth_type, m.primary_key, m.secondary_key,
+              m.primary_thumbprint, m.secondary_thumbprint, (d.capabilities->>'iotEdge')::boolean AS iot_edge
+         FROM unnest($1::text[], $2::text[]) AS k(device_id, module_id)
+         JOIN modules m ON m.device_id = k.device_id AND m.module_id = k.module_id
+         JOIN devices d ON d.device_id = m.device_id`, [modules.map((m) => m.deviceId), modules.map((m) => m.moduleId)]);
+    for (const row of rows) out.set(`${row.device_id}/${row.module_id}`, credentialsOf(row, row.device_id, row.module_id));
+  }
+  return out;
 }

@@ -42,8 +42,17 @@ function refuse(refusal: Refusal, message: string): TributaryError {
  */
 export function authMethodJson(m: AuthMethod): string {
   const issuer = m.type === 'sas' ? 'iothub' : m.issuer === 'self' ? 'self' : 'external';
-  return JSON.stringify({ scope: m.scope, type: m.type, issuer, acceptingIpFilterRule: null });
+  const key = `${m.scope}|${m.type}|${issuer}`;
+  let json = AUTH_METHOD_JSON.get(key);
+  if (json === undefined) AUTH_METHOD_JSON.set(key, (json = JSON.stringify({ scope: m.scope, type: m.type, issuer, acceptingIpFilterRule: null })));
+  return json;
 }
+
+/**
+ * The few distinct auth-method texts, built once: every identity keeps its text for its connection's lifetime, and a
+ * fresh copy per connection is ~100 bytes on every idle connection (issue 5: ≤ 20 KB per idle TLS connection).
+ */
+const AUTH_METHOD_JSON = new Map<string, string>();
 
 export class Authenticator {
   private readonly hostNames: Set<string>;

@@ -3,13 +3,17 @@
  * deleted, credentials changed, enabled, disabled). A TTL is the safety net for changes made by another process,
  * whose in-process events this node does not see (lifecycle events on the log can call `invalidate` too).
  * Unknown identities are cached as well (briefly), so a storm of connects from an unregistered id does not become a
- * storm of store reads. Size-bounded: the oldest entries go first.
+ * storm of store reads. Size-bounded: the oldest entries go first. Misses of concurrent connects are looked up together
+ * when the source can (getCredentialsMany).
  */
 import type { IdentityCredentials } from '../../core/registry/index.ts';
+import { LookupBatcher } from './lookup-batcher.ts';
 import { identityKey } from './types.ts';
 
 export interface CredentialSource {
   getCredentials(deviceId: string, moduleId?: string): Promise<IdentityCredentials | undefined>;
+  /** Many at once, keyed like identityKey; when present, concurrent misses become one lookup (lookup-batcher.ts). */
+  getCredentialsMany?(ids: Array<{ deviceId: string; moduleId?: string }>): Promise<Map<string, IdentityCredentials>>;
 }
 
 interface Entry {
@@ -21,20 +25,26 @@ const UNKNOWN_TTL_MS = 5000;
 
 export class CredentialCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly batcher: LookupBatcher<{ deviceId: string; moduleId?: string }, IdentityCredentials> | undefined;
 
   constructor(
     private readonly source: CredentialSource,
     private readonly ttlMs: number,
     private readonly maxEntries = 100_000,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    if (source.getCredentialsMany) {
+      const many = source.getCredentialsMany.bind(source);
+      this.batcher = new LookupBatcher<{ deviceId: string; moduleId?: string }, IdentityCredentials>((ids) => many(ids), identityKey);
+    }
+  }
 
   get(deviceId: string, moduleId?: string): Promise<IdentityCredentials | undefined> {
     const key = identityKey({ deviceId, moduleId });
     const now = this.clock();
     const hit = this.entries.get(key);
     if (hit !== undefined && hit.expiresAt > now) return hit.value;
-    const value = this.source.getCredentials(deviceId, moduleId);
+    const value = this.batcher ? this.batcher.get(moduleId ? { deviceId, moduleId } : { deviceId }) : this.source.getCredentials(deviceId, moduleId);
     const entry: Entry = { value, expiresAt: now + this.ttlMs };
     this.entries.delete(key);
     this.entries.set(key, entry);

@@ -1,9 +1,11 @@
 /**
  * Persistent session state (CleanSession 0) in the shared Store (migration 0005-sessions.sql), so every ingest node
  * can restore a client's subscriptions whichever node it reconnects to (iothub-wire.md §0.4, DESIGN.md §6).
- * Written only when subscriptions change — rare next to telemetry — and read once per connect.
+ * Written only when subscriptions change — rare next to telemetry — and read (or, for CleanSession 1, deleted) once per
+ * connect, batched over concurrent connects.
  */
 import type { Store } from '../../core/store/types.ts';
+import { LookupBatcher } from './lookup-batcher.ts';
 
 export interface StoredSubscription {
   topic: string;
@@ -32,12 +34,24 @@ function parseSubscriptions(value: unknown): StoredSubscription[] {
 }
 
 export class StoreSessionStore implements SessionStore {
-  constructor(private readonly store: Store) {}
+  /** Every connect loads or removes its session: concurrent connects share one statement (lookup-batcher.ts). */
+  private readonly loads: LookupBatcher<string, StoredSubscription[]>;
+  private readonly removals: LookupBatcher<string, never>;
 
-  async load(clientId: string): Promise<StoredSubscription[] | undefined> {
-    const rows = await this.store.query<SessionRow>('SELECT subscriptions FROM mqtt_sessions WHERE client_id = $1', [clientId]);
-    const row = rows[0];
-    return row === undefined ? undefined : parseSubscriptions(row.subscriptions);
+  constructor(private readonly store: Store) {
+    this.loads = new LookupBatcher(async (clientIds) => {
+      const rows = await this.store.query<SessionRow & { client_id: string }>(
+        'SELECT client_id, subscriptions FROM mqtt_sessions WHERE client_id = ANY($1::text[])', [clientIds]);
+      return new Map(rows.map((row) => [row.client_id, parseSubscriptions(row.subscriptions)]));
+    }, (clientId) => clientId);
+    this.removals = new LookupBatcher<string, never>(async (clientIds) => {
+      await this.store.query('DELETE FROM mqtt_sessions WHERE client_id = ANY($1::text[])', [clientIds]);
+      return new Map<string, never>();
+    }, (clientId) => clientId);
+  }
+
+  load(clientId: string): Promise<StoredSubscription[] | undefined> {
+    return this.loads.get(clientId);
   }
 
   async save(clientId: string, owner: { deviceId: string; moduleId?: string }, subscriptions: StoredSubscription[]): Promise<void> {
@@ -50,6 +64,6 @@ export class StoreSessionStore implements SessionStore {
   }
 
   async remove(clientId: string): Promise<void> {
-    await this.store.query('DELETE FROM mqtt_sessions WHERE client_id = $1', [clientId]);
+    await this.removals.get(clientId);
   }
 }

@@ -20,7 +20,8 @@ import { handleConnect } from './handle-connect.ts';
 import { handlePublish, publishWill } from './handle-publish.ts';
 import { handleSubscribe, handleUnsubscribe, type ActiveSubscription } from './handle-subscribe.ts';
 import { Outbound } from './outbound.ts';
-import { encodePacket, PacketReader, type Packet } from './packet-reader.ts';
+import { encodePacket, PacketReader, PacketTooLargeError, type Packet } from './packet-reader.ts';
+import { disconnectCodeFor, disconnectPacket, pubackCodeFor, RC, refusedPuback, type V5Session } from './mqtt5.ts';
 import { unwatch, watch, type Sweepable } from './sweeper.ts';
 import { TributaryError } from '../../core/errors/index.ts';
 import type { WriteSink } from '../gateway/record-batcher.ts';
@@ -34,6 +35,8 @@ export interface ConnectionContext {
   /** Time allowed between the transport opening and CONNECT. */
   connectTimeoutMs: number;
   maxPacketBytes?: number;
+  /** Told once when a connection closes (the server's set of open connections): one function for all of them. */
+  onClosed?: (conn: MqttConnection) => void;
 }
 
 export interface TransportInfo {
@@ -70,6 +73,27 @@ export interface AckSlot {
  */
 let dirty: MqttConnection[] = [];
 
+/**
+ * The transport's listeners are shared by every connection: EventEmitter calls them with the stream as `this`, and the
+ * stream points at its connection. Four closures and their context per connection would be ~250 bytes on every idle
+ * connection (issue 5: ≤ 20 KB per idle TLS connection).
+ */
+const CONNECTION = Symbol('MqttConnection');
+type OwnedStream = Duplex & { [CONNECTION]?: MqttConnection };
+
+function onStreamData(this: OwnedStream, chunk: Buffer): void {
+  this[CONNECTION]?.receive(chunk);
+}
+function onStreamError(this: OwnedStream, err: Error): void {
+  this[CONNECTION]?.close(`transport error: ${err.message}`);
+}
+function onStreamClose(this: OwnedStream): void {
+  this[CONNECTION]?.close('the client closed the connection');
+}
+function onStreamEnd(this: OwnedStream): void {
+  this[CONNECTION]?.close('the client ended the connection');
+}
+
 function flushDirty(): void {
   const list = dirty;
   dirty = [];
@@ -85,11 +109,14 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
   modelId: string | undefined;
   handle: ConnectionHandle | undefined;
   will: { topic: string; payload: Buffer; retain: boolean } | undefined;
-  readonly subscriptions = new Map<string, ActiveSubscription>();
+  /** Created on first use: most idle connections never subscribe (an empty Map is ~100 bytes). */
+  private subscriptionMap: Map<string, ActiveSubscription> | undefined;
   /** Publishes of this connection awaiting the log. */
   inflight = 0;
   /** `devices/{id}/messages/events/` of the authenticated device (not module): the telemetry fast path. */
   telemetryPrefix: string | undefined;
+  /** Set when the CONNECT said MQTT 5 (mqtt5.ts); undefined for 3.1.1, whose path never looks further. */
+  v5: V5Session | undefined;
   private outboundState: Outbound | undefined;
   private logger: Logger | undefined;
   private readonly reader: PacketReader;
@@ -112,17 +139,27 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
 
   constructor(readonly stream: Duplex, readonly ctx: ConnectionContext, readonly transport: TransportInfo) {
     this.reader = new PacketReader(this, ctx.maxPacketBytes);
-    stream.on('data', (chunk: Buffer) => this.reader.push(chunk));
-    stream.on('error', (err) => this.close(`transport error: ${err.message}`));
-    stream.on('close', () => this.close('the client closed the connection'));
+    (stream as OwnedStream)[CONNECTION] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
     // WebSocket streams (ws createWebSocketStream) do not emit 'close'.
-    stream.on('end', () => this.close('the client ended the connection'));
+    stream.on('end', onStreamEnd);
     watch(this);
+  }
+
+  /** Bytes from the transport (the shared 'data' listener). */
+  receive(chunk: Buffer): void {
+    this.reader.push(chunk);
   }
 
   /** A child logger only when something is logged: one per connection is ~1 KB on every idle connection. */
   get log(): Logger {
     return (this.logger ??= this.ctx.logger.child({ conn: this.id, remote: this.transport.remoteAddress }));
+  }
+
+  get subscriptions(): Map<string, ActiveSubscription> {
+    return (this.subscriptionMap ??= new Map());
   }
 
   get outbound(): Outbound {
@@ -143,9 +180,9 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
     if (this.state === 'awaitingConnect') {
       if (now - this.openedAt >= this.ctx.connectTimeoutMs) this.close('no CONNECT within the connect timeout');
     } else if (this.state === 'connected') {
-      if (now - this.lastSeen >= this.keepAliveMs) this.close(`no packet within 1.5 × keep-alive (${this.keepAliveMs / 1000} s)`);
+      if (now - this.lastSeen >= this.keepAliveMs) this.close(`no packet within 1.5 × keep-alive (${this.keepAliveMs / 1000} s)`, { code: RC.keepAliveTimeout });
       // IoT Hub drops a SAS connection when its token expires; the SDK renews well before (wire §1.3).
-      else if (this.expiresAtMs > 0 && now >= this.expiresAtMs) this.close('the SAS token expired; reconnect with a new token');
+      else if (this.expiresAtMs > 0 && now >= this.expiresAtMs) this.close('the SAS token expired; reconnect with a new token', { code: RC.maximumConnectTime });
     }
   }
 
@@ -160,7 +197,7 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
 
   /** From the PacketReader: malformed bytes. */
   onMalformed(err: Error): void {
-    this.close(`malformed packet: ${err.message}`);
+    this.close(`malformed packet: ${err.message}`, { code: err instanceof PacketTooLargeError ? RC.packetTooLarge : RC.malformed });
   }
 
   private dispatch(packet: Packet): void {
@@ -181,9 +218,11 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
         return this.write({ cmd: 'pingresp' });
       case 'disconnect':
         this.gracefulDisconnect = true;
+        // MQTT 5 reason 0x04 "disconnect with Will message": the client asks for its Will all the same.
+        if (packet.reasonCode === 0x04 && this.will) publishWill(this, this.will);
         return this.close('the client disconnected');
-      case 'connect': return this.close('second CONNECT on one connection [MQTT-3.1.0-2]');
-      default: return this.close(`unexpected ${packet.cmd} packet from a client (QoS 2 flows are not supported)`);
+      case 'connect': return this.close('second CONNECT on one connection [MQTT-3.1.0-2]', { code: RC.protocolError });
+      default: return this.close(`unexpected ${packet.cmd} packet from a client (QoS 2 flows are not supported)`, { code: RC.protocolError });
     }
   }
 
@@ -238,8 +277,12 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
         if (head.qos === 1) this.write({ cmd: 'puback', messageId: head.messageId });
       } else if (head.qos === 0 && !(head.err instanceof TributaryError && !head.err.retriable)) {
         this.log.warn({ err: head.err, device: this.clientId }, `QoS 0 ${head.what} not written (best effort)`);
+      } else if (this.v5 !== undefined && head.qos === 1 && pubackCodeFor(head.err) !== undefined) {
+        // MQTT 5: a refusal the device can act on is its PUBACK's reason code; the connection stays (mqtt5.ts).
+        this.write(refusedPuback(head.messageId, pubackCodeFor(head.err)!, head.err, this.v5));
+        if (this.ctx.logger.isLevelEnabled('debug')) this.log.debug({ device: this.clientId, err: head.err }, `${head.what} refused with a PUBACK reason code`);
       } else {
-        this.close(`${head.what} not accepted: ${head.err?.message ?? 'unknown error'}`);
+        this.close(`${head.what} not accepted: ${head.err?.message ?? 'unknown error'}`, this.v5 && { code: disconnectCodeFor(head.err) });
       }
     }
     if (this.ackHead === acks.length) {
@@ -285,7 +328,7 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
   /** Queues a packet for the device; everything written in one turn of the event loop leaves in one socket write. */
   write(packet: Packet): void {
     if (this.state === 'closed' || this.stream.destroyed) return;
-    const encoded = encodePacket(packet);
+    const encoded = encodePacket(packet, this.v5?.encodeOptions);
     if (this.outgoing === undefined) {
       this.outgoing = [encoded];
       if (dirty.length === 0) setImmediate(flushDirty);
@@ -304,12 +347,20 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
     this.stream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
-  /** Ends the connection once; `replaced` when a newer connection of the same identity took over. */
-  close(reason: string, options: { replaced?: boolean } = {}): void {
+  /**
+   * Ends the connection once; `replaced` when a newer connection of the same identity took over. An MQTT 5 client
+   * the server drops is told why first: a DISCONNECT with `code` (default: 0x8E when replaced, else 0x80).
+   */
+  close(reason: string, options: { replaced?: boolean; code?: number } = {}): void {
     if (this.state === 'closed') return;
     const wasConnected = this.state === 'connected';
+    // Not when the client itself ended the connection (DISCONNECT, end of stream) or the transport is gone.
+    if (this.v5 !== undefined && wasConnected && !this.gracefulDisconnect && !this.stream.readableEnded && !this.stream.destroyed) {
+      this.write(disconnectPacket(options.code ?? (options.replaced ? RC.sessionTakenOver : RC.unspecified), reason));
+    }
     this.state = 'closed';
     unwatch(this);
+    this.ctx.onClosed?.(this);
     this.queue = undefined;
     this.flush(); // a refusing CONNACK or the last PUBACKs still reach the device
     this.stream.destroy();
@@ -347,7 +398,8 @@ class MqttHandle implements ConnectionHandle {
     this.conn.outbound.deliver(command);
   }
 
+  /** The gateway closes a connection when a newer one replaced it, or when the identity was disabled or deleted. */
   close(reason: string, options?: { replaced?: boolean }): void {
-    this.conn.close(reason, options);
+    this.conn.close(reason, { ...options, code: options?.replaced ? RC.sessionTakenOver : RC.administrativeAction });
   }
 }

@@ -8,11 +8,15 @@
  * Feature commands go out only when the matching subscription exists (C2D without one stays pending in the C2D
  * role's store). Twin responses answer a request the device itself just made, so they go out regardless: the SDK
  * subscribes to `$iothub/twin/res/#` lazily and may have a refused subscription it cannot see (wire §0.6).
+ * MQTT 5 clients get the same topics and bags, plus the C2D properties as v5 properties (mqtt5.ts), within their
+ * Receive Maximum and Maximum Packet Size.
  */
 import type { IPublishPacket } from 'mqtt-packet';
 import type { CloudCommand } from '../../core/serde/records.ts';
 import type { MqttConnection } from './connection.ts';
 import type { SubscriptionKind } from './topics.ts';
+import { deliveryProperties } from './mqtt5.ts';
+import { encodePacket } from './packet-reader.ts';
 import { c2dTopic, desiredPatchTopic, methodRequestTopic, moduleInputTopic, twinResponseTopic } from './topics.ts';
 
 /** QoS 1 deliveries awaiting PUBACK per connection; IoT Hub allows 50 pending C2D messages per device (wire §7.1). */
@@ -24,7 +28,12 @@ export class Outbound {
   private nextId = 1;
   private readonly inflight = new Map<number, CloudCommand>();
 
-  constructor(private readonly conn: MqttConnection) {}
+  /** MQTT 5: also the client's Receive Maximum [MQTT-3.3.4-9]. */
+  private readonly maxInflight: number;
+
+  constructor(private readonly conn: MqttConnection) {
+    this.maxInflight = Math.min(MAX_OUTBOUND_INFLIGHT, conn.v5?.receiveMaximum ?? MAX_OUTBOUND_INFLIGHT);
+  }
 
   private subscribed(kind: SubscriptionKind): 0 | 1 | undefined {
     for (const s of this.conn.subscriptions.values()) if (s.kind === kind) return s.qos;
@@ -32,7 +41,7 @@ export class Outbound {
   }
 
   private allocateId(): number | undefined {
-    if (this.inflight.size >= MAX_OUTBOUND_INFLIGHT) return undefined;
+    if (this.inflight.size >= this.maxInflight) return undefined;
     for (;;) {
       const id = this.nextId;
       this.nextId = id >= 65535 ? 1 : id + 1;
@@ -84,9 +93,18 @@ export class Outbound {
     // Methods, twin responses and desired patches are QoS 0 in IoT Hub whatever was granted.
     const qos = command.kind === 'C2DMessage' ? subscribedQos : 0;
     const packet: IPublishPacket = { cmd: 'publish', topic, payload: body, qos, retain: false, dup: false };
+    const v5 = conn.v5;
+    if (v5 !== undefined) {
+      const properties = deliveryProperties(command);
+      if (properties !== undefined) packet.properties = properties;
+      // A packet above the client's Maximum Packet Size must not be sent [MQTT-3.1.2-24]; a C2D stays pending.
+      if (v5.maximumPacketSize > 0 && encodePacket(qos === 1 ? { ...packet, messageId: 1 } : packet, v5.encodeOptions).length > v5.maximumPacketSize) {
+        return this.skip(command, `the delivery exceeds the client's Maximum Packet Size of ${v5.maximumPacketSize} bytes`);
+      }
+    }
     if (qos === 1) {
       const id = this.allocateId();
-      if (id === undefined) return this.skip(command, `${MAX_OUTBOUND_INFLIGHT} deliveries already await PUBACK`);
+      if (id === undefined) return this.skip(command, `${this.maxInflight} deliveries already await PUBACK`);
       packet.messageId = id;
       this.inflight.set(id, command);
     }

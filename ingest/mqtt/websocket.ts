@@ -12,6 +12,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logging/logger.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import { MqttConnection, type TransportInfo } from './connection.ts';
+import { RC } from './mqtt5.ts';
 import { peerCertificate } from './tls-server.ts';
 
 export const MQTT_WEBSOCKET_PATH = '/$iothub/websocket';
@@ -73,7 +74,7 @@ export function attachMqttWebSocket(server: HttpsServer | HttpServer, o: MqttWeb
     connections,
     async close() {
       server.off('upgrade', onUpgrade);
-      for (const c of connections) c.close('the ingest node is shutting down');
+      for (const c of connections) c.close('the ingest node is shutting down', { code: RC.serverShuttingDown });
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
