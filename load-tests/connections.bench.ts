@@ -28,7 +28,7 @@ import { sleep } from './simulator/rate-limiter.ts';
 import { runScenario, type RunResult } from './simulator/runner.ts';
 import { isLoopbackV4, validateScenario, type Scenario } from './simulator/scenario.ts';
 import { describeTarget, type Target } from './simulator/target.ts';
-import { ingestAvailable, startTributaryHub } from './tributary/hub.ts';
+import { startTributaryHub } from './tributary/hub.ts';
 
 /** Ephemeral ports per source address toward one server port, with headroom below the ~28k of the default range. */
 const PORTS_PER_SOURCE = 20_000;
@@ -140,17 +140,12 @@ export async function run(argv: string[]): Promise<void> {
       figures.push(await measure({ kind: 'mqtt', name: 'mosquitto', host, port: Number(port) }, pid, scenario, Number(values.settle), abort.signal));
     }
     if (targets.includes('tributary') && !abort.signal.aborted) {
-      // ──── SEAM ──── until ingest/index.ts (issue 5) lands there is no hub to start.
-      if (!ingestAvailable()) {
-        console.log('\n▶ tributary: skipped — ingest/index.ts (startIngest, issue 5) does not exist yet');
-      } else {
-        console.log('\nstarting a Tributary ingest node (child process) and provisioning the bench devices …');
-        const hub = await startTributaryHub({ devices: { prefix: scenario.deviceIdPrefix, count: connections } });
-        try {
-          figures.push(await measure(hub.target, hub.pid, scenario, Number(values.settle), abort.signal, () => hub.gc()));
-        } finally {
-          await hub.close();
-        }
+      console.log('\nstarting a Tributary ingest node (child process) and provisioning the bench devices …');
+      const hub = await startTributaryHub({ devices: { prefix: scenario.deviceIdPrefix, count: connections } });
+      try {
+        figures.push(await measure(hub.target, hub.pid, scenario, Number(values.settle), abort.signal, () => hub.gc()));
+      } finally {
+        await hub.close();
       }
     }
   } finally {

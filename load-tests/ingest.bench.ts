@@ -21,7 +21,7 @@ import { progressPrinter, resultLines } from './simulator/progress.ts';
 import { runScenario, type RunResult } from './simulator/runner.ts';
 import { validateScenario, type Scenario } from './simulator/scenario.ts';
 import { describeTarget, type IotHubTarget, type Target } from './simulator/target.ts';
-import { ingestAvailable, startTributaryHub, type HubHandle } from './tributary/hub.ts';
+import { startTributaryHub, type HubHandle } from './tributary/hub.ts';
 
 interface Figures {
   result: RunResult;
@@ -99,12 +99,10 @@ export async function run(argv: string[]): Promise<void> {
     }
     if (targets.includes('tributary') && !abort.signal.aborted) {
       const tributary = await tributaryTarget(values, scenario);
-      if (tributary) {
-        try {
-          figures.tributary = await measure(scenario, tributary.target, tributary.pid, abort.signal);
-        } finally {
-          await tributary.close();
-        }
+      try {
+        figures.tributary = await measure(scenario, tributary.target, tributary.pid, abort.signal);
+      } finally {
+        await tributary.close();
       }
     }
   } finally {
@@ -124,8 +122,8 @@ export async function run(argv: string[]): Promise<void> {
   if (values.json) writeFileSync(values.json, JSON.stringify({ scenario, figures }, null, 2));
 }
 
-/** The hub to measure: one given on the command line, else a child process; undefined (and a notice) when neither can be had. */
-async function tributaryTarget(values: Record<string, string | boolean | undefined>, scenario: Scenario): Promise<{ target: IotHubTarget; pid: number | undefined; close(): Promise<void> } | undefined> {
+/** The hub to measure: one given on the command line, else a child process. */
+async function tributaryTarget(values: Record<string, string | boolean | undefined>, scenario: Scenario): Promise<{ target: IotHubTarget; pid: number | undefined; close(): Promise<void> }> {
   const url = values['tributary-url'];
   if (typeof url === 'string') {
     const u = new URL(url);
@@ -137,11 +135,6 @@ async function tributaryTarget(values: Record<string, string | boolean | undefin
     const hubName = typeof values['tributary-hub-name'] === 'string' ? values['tributary-hub-name'] : u.hostname;
     const target: IotHubTarget = { kind: 'iothub', name: 'tributary', host: u.hostname, port: Number(u.port || 8883), hubName, caPem: readFileSync(ca, 'utf8'), deviceKey: key };
     return { target, pid: undefined, close: async () => {} };
-  }
-  // ──── SEAM ──── until ingest/index.ts (issue 5) lands there is no hub to start.
-  if (!ingestAvailable()) {
-    console.log('\n▶ tributary: skipped — ingest/index.ts (startIngest, issue 5) does not exist yet; pass --tributary-url to measure a running hub');
-    return undefined;
   }
   console.log('\nstarting a Tributary ingest node (child process, real Kafka) and provisioning the bench devices …');
   const hub: HubHandle = await startTributaryHub({ devices: { prefix: scenario.deviceIdPrefix, count: scenario.devices } });

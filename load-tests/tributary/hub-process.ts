@@ -5,16 +5,12 @@
  *
  * It runs on the configured platform (real Kafka from TRIBUTARY_KAFKA_BROKERS), provisions the bench devices with one
  * symmetric key, makes a throw-away CA and server certificate for 127.0.0.1/localhost, then starts MQTT ingest.
- *
- * ──── SEAM ──── `startIngest` (ingest/index.ts, issue 5) is being written in parallel; startIngestNode() below is the
- * one place that knows its shape. If the file is absent this process exits with a message saying so.
  */
-import { existsSync } from 'node:fs';
 import { loadConfig, type Config } from '../../core/config/index.ts';
 import { openPlatform, type Platform } from '../../core/platform/open-platform.ts';
 import { DeviceRegistry } from '../../core/registry/index.ts';
 import { createCertificateAuthority, issueCertificate } from '../../core/tls/index.ts';
-import type { startIngest } from '../../ingest/index.ts';
+import { startIngest } from '../../ingest/index.ts';
 import { deviceId } from '../simulator/scenario.ts';
 
 export interface HubProcessInput {
@@ -43,19 +39,8 @@ export interface HubProcessReady {
 export const READY_PREFIX = 'TRIBUTARY_BENCH_READY ';
 /** Answer to a `gc` line on stdin: memory benches collect garbage before reading RSS so provisioning's heap is not counted. */
 export const GC_DONE = 'TRIBUTARY_BENCH_GC_DONE';
-const INGEST_ENTRY = new URL('../../ingest/index.ts', import.meta.url);
-
-export function ingestAvailable(): boolean {
-  return existsSync(INGEST_ENTRY);
-}
-
-/**
- * ──── SEAM ──── the one place that knows startIngest's shape (ingest/index.ts, issue 5). Imported lazily so that
- * the benches still load (and run their Mosquitto half) on a checkout where ingest/ is absent or broken.
- */
 async function startIngestNode(o: { config: Config; platform: Platform; registry: DeviceRegistry; tls: { certPem: string; keyPem: string }; port: number }): Promise<{ port: number; close(): Promise<void> }> {
-  const mod = (await import(INGEST_ENTRY.href)) as { startIngest: typeof startIngest };
-  const ingest = await mod.startIngest({ config: o.config, platform: o.platform, registry: o.registry, tls: o.tls, mqttPort: o.port, mqttHost: '127.0.0.1' });
+  const ingest = await startIngest({ config: o.config, platform: o.platform, registry: o.registry, tls: o.tls, mqttPort: o.port, mqttHost: '127.0.0.1' });
   return { port: ingest.mqttPort, close: () => ingest.close() };
 }
 
@@ -73,7 +58,6 @@ async function provision(registry: DeviceRegistry, ids: string[], key: string): 
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2] ?? '{}') as HubProcessInput;
-  if (!ingestAvailable()) throw new Error('ingest/index.ts does not exist yet (issue 5): the Tributary half of the bench cannot run');
   const dataDir = input.dataDir;
   const config = loadConfig({ env: { ...process.env, TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_HUB_NAME: 'tributary-bench', TRIBUTARY_HOST_NAMES: `${input.hubName},127.0.0.1`, TRIBUTARY_OPS_PORT: '0' } });
   const platform = await openPlatform(config);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { IotHubTarget } from '../simulator/target.ts';
-import { GC_DONE, READY_PREFIX, ingestAvailable, type HubProcessInput, type HubProcessReady } from './hub-process.ts';
+import { GC_DONE, READY_PREFIX, type HubProcessInput, type HubProcessReady } from './hub-process.ts';
 
 export interface HubHandle {
   target: IotHubTarget;
@@ -21,7 +21,6 @@ export interface HubHandle {
   close(): Promise<void>;
 }
 
-export { ingestAvailable };
 
 /** A random base64 key for the bench devices (IoT Hub keys are 32 random bytes, base64). */
 export function benchDeviceKey(): string {
