@@ -7,5 +7,5 @@ export {
   ROUTE_TOPIC_PREFIX, SCHEMAS_DIR, SchemaCatalog, TOPICS, isRouteTopic, subjectForTopic,
   type CatalogSchema, type SubjectNameStrategy,
 } from './schema-catalog.ts';
-export { HEADER_SIZE, MAGIC_BYTE, readSchemaId } from './wire-format.ts';
+export { HEADER_SIZE, MAGIC_BYTE, readSchemaId, writeHeader } from './wire-format.ts';
 export type * from './records.ts';

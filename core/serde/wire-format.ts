@@ -8,13 +8,10 @@ import { TributaryError } from '../errors/index.ts';
 export const MAGIC_BYTE = 0;
 export const HEADER_SIZE = 5;
 
-/** Prefixes an Avro body with the magic byte and schema id. */
-export function frame(schemaId: number, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_SIZE + body.length);
-  out.writeUInt8(MAGIC_BYTE, 0);
-  out.writeUInt32BE(schemaId, 1);
-  body.copy(out, HEADER_SIZE);
-  return out;
+/** Writes the magic byte and schema id into the first HEADER_SIZE bytes of `target` (the body follows them). */
+export function writeHeader(target: Buffer, schemaId: number): void {
+  target.writeUInt8(MAGIC_BYTE, 0);
+  target.writeUInt32BE(schemaId, 1);
 }
 
 /** The schema id of a framed value; SerializationFailed when the bytes are not in the Confluent wire format. */

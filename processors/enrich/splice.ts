@@ -14,7 +14,7 @@
  * foreign schema) has no plan and enrich takes the decode/encode path, which resolves versions.
  */
 import avro from 'avsc';
-import { HEADER_SIZE, MAGIC_BYTE } from '../../core/serde/index.ts';
+import { HEADER_SIZE, writeHeader } from '../../core/serde/index.ts';
 import type { AvroType } from '../../core/serde/avro-schema.ts';
 
 /** What enrich reads from a device message on the spliced path. */
@@ -136,8 +136,7 @@ export function planSplice(input: AvroType, output: { id: number; type: AvroType
     },
     splice(value, bodyFieldStart, insert) {
       const out = Buffer.allocUnsafe(value.length + insert.length);
-      out.writeUInt8(MAGIC_BYTE, 0);
-      out.writeUInt32BE(output.id, 1);
+      writeHeader(out, output.id);
       value.copy(out, HEADER_SIZE, HEADER_SIZE, bodyFieldStart);
       insert.copy(out, bodyFieldStart);
       value.copy(out, bodyFieldStart + insert.length, bodyFieldStart);
