@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../../core/logging/logger.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import { MqttConnection, type TransportInfo } from './connection.ts';
+import { MqttConnection, type ConnectionContext, type TransportInfo } from './connection.ts';
 import { RC } from './mqtt5.ts';
 import { peerCertificate } from './tls-server.ts';
 
@@ -38,6 +38,11 @@ function pathOf(req: IncomingMessage): string {
 
 export function attachMqttWebSocket(server: HttpsServer | HttpServer, o: MqttWebSocketOptions): AttachedMqttWebSocket {
   const connections = new Set<MqttConnection>();
+  // One context for every connection, as over TLS (tls-server.ts): the connection leaves the set when it closes.
+  const ctx: ConnectionContext = {
+    gateway: o.gateway, protocol: 'MqttWs', logger: o.logger, connectTimeoutMs: o.connectTimeoutMs ?? 30_000,
+    onClosed: (conn) => connections.delete(conn),
+  };
   const wss = new WebSocketServer({
     noServer: true,
     // Compression would cost a zlib context per connection; the SDK offers it but works without (RFC 7692 is optional).
@@ -60,12 +65,7 @@ export function attachMqttWebSocket(server: HttpsServer | HttpServer, o: MqttWeb
         if (cert) info.clientCertificate = cert;
       }
       tlsSocket.setNoDelay?.(true);
-      const stream = createWebSocketStream(ws);
-      const conn = new MqttConnection(stream, {
-        gateway: o.gateway, protocol: 'MqttWs', logger: o.logger, connectTimeoutMs: o.connectTimeoutMs ?? 30_000,
-      }, info);
-      connections.add(conn);
-      stream.once('close', () => connections.delete(conn));
+      connections.add(new MqttConnection(createWebSocketStream(ws), ctx, info));
     });
   };
   server.on('upgrade', onUpgrade);
