@@ -20,7 +20,6 @@ export interface RunProcessorOptions {
   logger?: Logger;
 }
 
-
 export interface RunningProcessor {
   readonly groupId: string;
   /** Leaves the consumer group after the batch in flight and closes the processor. */
