@@ -34,6 +34,9 @@ export function scenarioFromArgs(values: Record<string, string | boolean | undef
   const messages = num('messages');
   return validateScenario({
     name: 'ingest',
+    // A prefix of its own per run: the registry may be a shared PostgreSQL that still holds an earlier run's devices,
+    // and hubs on one Kafka close each other's connections of the same device id.
+    deviceIdPrefix: `ingest-${Date.now().toString(36)}`,
     devices: num('devices') ?? 100,
     inFlight: num('in-flight') ?? 10,
     ...(messages !== undefined ? { messages } : { durationSeconds: num('duration') ?? 20 }),
