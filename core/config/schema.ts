@@ -91,6 +91,12 @@ export const ConfigSchema = Type.Object(
         default: 'tributary',
         description: 'Kafka client id prefix, visible in broker logs and quotas; the role is appended per client.',
       }),
+      producerThread: Type.Boolean({
+        default: true,
+        description:
+          'Run the Kafka producer on a worker thread: encoding produce requests leaves the thread that serves devices ' +
+          'and processors, so a node uses a second core. Off: one thread does everything (less memory, one core).',
+      }),
     }),
     schemaRegistry: section('The Avro schema registry.', {
       url: Type.Optional(url(['http', 'https'], 'http://host:8081/apis/ccompat/v7',

@@ -73,7 +73,7 @@ export async function openPlatform(config: Config): Promise<Platform> {
 async function openLog(config: Config, dataDir: string): Promise<Log> {
   if (config.kafka.brokers) {
     const { KafkaLog } = await import('../log/kafka/index.ts');
-    return KafkaLog.connect({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+    return KafkaLog.connect({ brokers: config.kafka.brokers, clientId: config.kafka.clientId, producerThread: config.kafka.producerThread });
   }
   const { EmbeddedLog } = await import('../log/embedded/index.ts');
   return EmbeddedLog.open({ dataDir });

@@ -94,7 +94,9 @@ describe('Kafka unreachable mid-stream (through a proxy the test cuts)', () => {
     proxy = await startProxy();
     log = await KafkaLog.connect({
       brokers: [`127.0.0.1:${proxy.port}`], clientId: run,
-      socketFactory: ({ onConnect }) => netConnect({ host: '127.0.0.1', port: proxy.port }, onConnect),
+      connectVia: { host: '127.0.0.1', port: proxy.port },
+      // As the hub runs it: the producer on its own thread, whose connections go through the proxy too.
+      producerThread: true,
     });
     reader = await KafkaLog.connect({ brokers: [`${BROKER.host}:${BROKER.port}`], clientId: `${run}-reader` });
     await reader.createTopics(Object.values(topics).map((name) => ({ name, partitions: 2 })));

@@ -4,7 +4,8 @@
  * Ctrl-C is the caller's AbortSignal: the run stops the same way and returns a result marked `interrupted`.
  */
 import { randomBytes } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../../core/threads/ts-worker.ts';
 import { createHistogram, decodeHistogram, encodeHistogram, summarize, type LatencySummary } from './histogram.ts';
 import { partition, type Scenario } from './scenario.ts';
 import { Totals } from './stats.ts';
@@ -66,12 +67,8 @@ export interface RunResult {
 
 const REPORT_INTERVAL_MS = 250;
 
-/** Worker entry through tsx: the loader registered with `register()` in cli/bin.js does not reach worker threads. */
 function startWorker(input: WorkerInput): Worker {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(code, { eval: true, workerData: input });
+  return startTsWorker(new URL('./worker.ts', import.meta.url), input);
 }
 
 export async function runScenario(scenario: Scenario, target: Target, options: RunOptions = {}): Promise<RunResult> {

@@ -13,6 +13,8 @@ import { KafkaLog } from './kafka-log.ts';
 const BROKERS = (process.env.TRIBUTARY_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 runLogContractSuite('KafkaLog', { open: () => KafkaLog.connect({ brokers: BROKERS, clientId: 'contract-suite' }) });
+// The same contract with the producer on its worker thread, as the hub runs it (kafka.producerThread).
+runLogContractSuite('KafkaLog (producer thread)', { open: () => KafkaLog.connect({ brokers: BROKERS, clientId: 'contract-suite-thread', producerThread: true }) });
 
 const uid = () => randomUUID().slice(0, 8);
 
