@@ -1,17 +1,27 @@
 /**
- * MQTT 3.1.1 and 5 framing on mqtt-packet's parser (the CONNECT picks the version for the rest of the connection), with a cap on the declared packet size: the parser would otherwise
- * buffer whatever Remaining Length a client announces (up to 256 MB) before looking at it. IoT Hub's largest D2C
- * message is 256 KB (iothub-wire.md §7.1); the cap leaves room for the topic and property bag above that, so an
- * over-limit message inside the cap still gets the precise MessageTooLarge refusal from the gateway.
+ * MQTT 3.1.1 and 5 framing (the CONNECT picks the version for the rest of the connection), with a cap on the declared
+ * packet size: a client may announce a Remaining Length of up to 256 MB, and nothing of it is buffered before the cap
+ * is checked. IoT Hub's largest D2C message is 256 KB (iothub-wire.md §7.1); the cap leaves room for the topic and
+ * property bag above that, so an over-limit message inside the cap still gets the precise MessageTooLarge refusal
+ * from the gateway.
+ *
+ * The frames are cut here rather than by mqtt-packet's streaming parser, which cost ~7.5 % of the hub's main thread
+ * in the ingest bench and kept a Parser and a BufferList on every idle connection. A connection keeps at most one
+ * partial frame, and nothing between packets: a frame that arrives whole is decoded in place (its payload a view of
+ * the socket's chunk, as mqtt-packet's was), one split across chunks is gathered into one buffer.
+ * The per-message packets are decoded by publish-decode.ts, the rest by mqtt-packet from the complete frame
+ * (frame-fallback.ts).
  */
-import { createRequire } from 'node:module';
 import { generate, writeToStream, type Packet } from 'mqtt-packet';
+import { parseFrame } from './frame-fallback.ts';
+import { decodeDisconnect, decodePingreq, decodePuback, decodePublish, MalformedPacketError } from './publish-decode.ts';
 
 // mqtt-packet otherwise builds, on its first generate(), a cache of 65,536 two-byte Buffers for packet ids: ~6 MB of V8
 // heap for a saving that does not matter here (PUBACK, the per-message packet, is encoded below without mqtt-packet).
 writeToStream.cacheNumbers = false;
 
 export type { Packet };
+export { MalformedPacketError };
 
 /** 256 KB body + up to 64 KB of topic/property bag. */
 export const DEFAULT_MAX_PACKET_BYTES = 320 * 1024;
@@ -22,100 +32,193 @@ export interface PacketHandler {
   onMalformed(err: Error): void;
 }
 
-interface BufferListLike {
-  length: number;
-  append(buf: Buffer): unknown;
-}
-
-/** mqtt-packet's Parser internals this file relies on (parser.js of mqtt-packet 9). */
-interface ParserBase {
-  packet: { length: number; cmd?: string };
-  settings: { protocolVersion?: number };
-  error: Error | null;
-  _list: BufferListLike;
-  _stateCounter: number;
-  _states: readonly string[];
-  parser(opt: { protocolVersion: number }): unknown;
-  _parseLength(): boolean;
-  _emitError(err: Error): void;
-  _resetState(): void;
-  parse(chunk: Buffer): number;
-}
-
-// mqtt-packet's own Parser class and the plain BufferList of the `bl` it depends on (resolved from mqtt-packet, so
-// we get the very copy it uses). Not the stream variant: `bl()` is a Duplex stream with readable and writable state,
-// about 1 KB on every idle connection for a buffer that is only ever appended to and consumed.
-const requireFromMqttPacket = createRequire(createRequire(import.meta.url).resolve('mqtt-packet'));
-const ParserClass = requireFromMqttPacket('./parser.js') as new () => ParserBase;
-const BufferList = requireFromMqttPacket('bl/BufferList.js') as new () => BufferListLike;
-
-/** mqtt-packet's parser states, which its parser() otherwise allocates as a new array for every connection. */
-const PARSER_STATES = Object.freeze(['_parseHeader', '_parseLength', '_parsePayload', '_newPacket']);
-
-/** What the parser keeps from CONNECT once it is parsed: the protocol version only (not the SAS token in `password`). */
-const SETTINGS_V4 = Object.freeze({ protocolVersion: 4 });
-const SETTINGS_V5 = Object.freeze({ protocolVersion: 5 });
-
 /** A Remaining Length above the cap (MQTT 5 answers it with DISCONNECT 0x95). */
 export class PacketTooLargeError extends Error {}
 
 /**
- * The parser with three changes, all on the prototype (nothing per connection): a Remaining Length cap checked as
- * soon as the fixed header is read, before any payload is buffered; events go straight to the handler (no
- * EventEmitter listener map); the buffer list is the plain BufferList.
+ * The flag bits each packet type must carry [MQTT-2.2.2-1], indexed by type; -1 = PUBLISH (flags are DUP/QoS/RETAIN)
+ * or the reserved type 0, checked separately.
  */
-class CappedParser extends ParserClass {
-  handler!: PacketHandler;
-  maxPacketBytes = DEFAULT_MAX_PACKET_BYTES;
-  failed = false;
+const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0];
 
-  override _resetState(): void {
-    super._resetState();
-    this._list = new BufferList();
-  }
+/** Why a fixed header's first byte is not acceptable, or undefined. */
+function firstByteError(first: number): MalformedPacketError | undefined {
+  const type = first >> 4;
+  if (type === 3) return ((first >> 1) & 3) === 3 ? new MalformedPacketError('Packet must not have both QoS bits set to 1') : undefined;
+  if (type === 0) return new MalformedPacketError('reserved packet type 0');
+  const flags = REQUIRED_FLAGS[type]!;
+  return (first & 0xf) === flags ? undefined : new MalformedPacketError(`Invalid header flag bits, must be 0x${flags.toString(16)} for packet type ${type}`);
+}
 
-  override _parseLength(): boolean {
-    const ok = super._parseLength();
-    if (ok && this.packet.length > this.maxPacketBytes) {
-      this._emitError(new PacketTooLargeError(`packet of ${this.packet.length} bytes exceeds the ${this.maxPacketBytes}-byte limit`));
-      return false;
+/** Remaining Length of the header that `readLength` last read completely, and that header's size in bytes. */
+let headerLength = 0;
+let headerSize = 0;
+const INCOMPLETE = -1;
+const INVALID = -2;
+
+/**
+ * Reads the Remaining Length after the first byte at `start`: 1–4 bytes, 7 bits each [MQTT-2.2.3]. Returns 0 and
+ * sets headerLength/headerSize, or INCOMPLETE when `buf` ends first, or INVALID for a fifth continuation byte.
+ */
+function readLength(buf: Buffer, start: number): number {
+  const end = buf.length;
+  let value = 0;
+  let mul = 1;
+  for (let i = start + 1; i <= start + 4; i++) {
+    if (i >= end) return INCOMPLETE;
+    const b = buf[i]!;
+    value += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      headerLength = value;
+      headerSize = i + 1 - start;
+      return 0;
     }
-    return ok;
+    mul *= 128;
   }
+  return INVALID;
+}
 
-  emit(event: string, arg: unknown): boolean {
-    if (this.failed) return true;
-    if (event === 'packet') {
-      const packet = arg as Packet;
-      // Parsing CONNECT made the packet the parser's settings; keep only what later packets need: the version, which
-      // decides whether they carry MQTT 5 properties (the CONNECT itself is parsed by the level it declares).
-      if (packet.cmd === 'connect' && this.settings === (packet as unknown)) this.settings = packet.protocolVersion === 5 ? SETTINGS_V5 : SETTINGS_V4;
-      this.handler.onPacket(packet);
-    } else if (event === 'error') {
-      this.failed = true;
-      this.handler.onMalformed(arg as Error);
-    }
-    return true;
-  }
+/**
+ * The first buffer for a frame split across chunks holds up to this much (a TLS record is at most 16 KiB); a larger
+ * frame's buffer doubles as its bytes arrive. Not the declared size at once: a client that announces 320 KB and
+ * sends 5 bytes would otherwise make every one of its connections hold 320 KB.
+ */
+const FIRST_PARTIAL_BYTES = 16 * 1024;
+
+/** A fixed header again, for the frames handed to mqtt-packet whole. */
+function encodeHeader(first: number, length: number): Buffer {
+  const bytes = [first];
+  do {
+    let b = length % 128;
+    length = Math.floor(length / 128);
+    if (length > 0) b |= 0x80;
+    bytes.push(b);
+  } while (length > 0);
+  return Buffer.from(bytes);
 }
 
 export class PacketReader {
-  private readonly parser: CappedParser;
+  private v5 = false;
+  private failed = false;
+  /** The fixed header's first byte of the frame being gathered in `partial`. */
+  private partialFirst = 0;
+  /** Body bytes of `partial` filled so far; -1 while `partial` holds an incomplete fixed header instead of a body. */
+  private partialFilled = 0;
+  /** The Remaining Length of the frame being gathered. */
+  private partialLength = 0;
+  /** The one partial frame: (the start of) its body, or the ≤ 4 bytes of a fixed header. */
+  private partial: Buffer | undefined = undefined;
 
-  constructor(handler: PacketHandler, maxPacketBytes = DEFAULT_MAX_PACKET_BYTES) {
-    const p = new CappedParser();
-    p.handler = handler;
-    p.maxPacketBytes = maxPacketBytes;
-    p.parser({ protocolVersion: 4 });
-    p._states = PARSER_STATES;
-    // EventEmitter's listener map (a dictionary-mode object) is never used: emit is overridden above.
-    (p as unknown as { _events: unknown })._events = undefined;
-    this.parser = p;
-  }
+  constructor(private readonly handler: PacketHandler, private readonly maxPacketBytes = DEFAULT_MAX_PACKET_BYTES) {}
 
   /** Feeds bytes; packets and errors are emitted synchronously. After an error nothing more is parsed. */
   push(chunk: Buffer): void {
-    if (!this.parser.failed) this.parser.parse(chunk);
+    if (this.failed) return;
+    let pos = 0;
+    if (this.partial !== undefined) {
+      pos = this.partialFilled < 0 ? this.continueHeader(chunk) : this.continueBody(chunk);
+      if (pos < 0) return;
+    }
+    const end = chunk.length;
+    while (pos < end && !this.failed) {
+      const first = chunk[pos]!;
+      const bad = firstByteError(first);
+      if (bad !== undefined) return this.fail(bad);
+      const r = readLength(chunk, pos);
+      if (r === INVALID) return this.fail(new MalformedPacketError('Invalid variable byte integer'));
+      if (r === INCOMPLETE) {
+        // A copy: a view would keep the whole chunk alive for a few bytes.
+        this.partial = Buffer.from(chunk.subarray(pos));
+        this.partialFilled = -1;
+        return;
+      }
+      pos = this.startBody(first, chunk, pos + headerSize);
+    }
+  }
+
+  /** The Remaining Length is known and the body starts at `pos`: decode it in place or start gathering it. */
+  private startBody(first: number, chunk: Buffer, pos: number): number {
+    const length = headerLength;
+    if (length > this.maxPacketBytes) {
+      this.fail(new PacketTooLargeError(`packet of ${length} bytes exceeds the ${this.maxPacketBytes}-byte limit`));
+      return chunk.length;
+    }
+    const bodyEnd = pos + length;
+    if (bodyEnd <= chunk.length) {
+      this.frame(first, chunk, pos, bodyEnd);
+      return bodyEnd;
+    }
+    const body = Buffer.allocUnsafe(Math.min(length, Math.max(FIRST_PARTIAL_BYTES, 2 * (chunk.length - pos))));
+    this.partialFilled = chunk.copy(body, 0, pos);
+    this.partialFirst = first;
+    this.partialLength = length;
+    this.partial = body;
+    return chunk.length;
+  }
+
+  /** More of a body being gathered; returns where the next frame starts in `chunk`, or -1 if it is used up. */
+  private continueBody(chunk: Buffer): number {
+    let body = this.partial!;
+    const filled = this.partialFilled;
+    const used = Math.min(chunk.length, this.partialLength - filled);
+    if (filled + used > body.length) {
+      // Never beyond the Remaining Length, so the buffer is exactly the body once it is complete.
+      const grown = Buffer.allocUnsafe(Math.min(this.partialLength, Math.max(2 * body.length, filled + used)));
+      body.copy(grown, 0, 0, filled);
+      this.partial = body = grown;
+    }
+    chunk.copy(body, filled, 0, used);
+    this.partialFilled = filled + used;
+    if (this.partialFilled < this.partialLength) return -1;
+    this.partial = undefined;
+    this.partialFilled = 0;
+    this.frame(this.partialFirst, body, 0, body.length);
+    return used;
+  }
+
+  /** More of a fixed header split across chunks: at most 5 bytes are joined, never the whole chunk. */
+  private continueHeader(chunk: Buffer): number {
+    const had = this.partial!;
+    const joined = Buffer.concat([had, chunk.subarray(0, 5 - had.length)]);
+    const r = readLength(joined, 0);
+    if (r === INVALID) {
+      this.fail(new MalformedPacketError('Invalid variable byte integer'));
+      return -1;
+    }
+    if (r === INCOMPLETE) {
+      this.partial = joined;
+      return -1;
+    }
+    this.partial = undefined;
+    this.partialFilled = 0;
+    const pos = this.startBody(joined[0]!, chunk, headerSize - had.length);
+    return this.failed || pos >= chunk.length ? -1 : pos;
+  }
+
+  /** One complete frame: its body (the Remaining Length bytes) is `buf` from `start` to `end`. */
+  private frame(first: number, buf: Buffer, start: number, end: number): void {
+    let packet: Packet | Error | null;
+    switch (first >> 4) {
+      case 3: packet = decodePublish(first, buf, start, end, this.v5); break;
+      case 4: packet = decodePuback(buf, start, end, this.v5); break;
+      case 12: packet = decodePingreq(end - start); break;
+      case 14: packet = decodeDisconnect(end - start, this.v5); break;
+      default: packet = null;
+    }
+    if (packet === null) {
+      packet = parseFrame(Buffer.concat([encodeHeader(first, end - start), buf.subarray(start, end)]), this.v5);
+      // The version of the CONNECT decides whether later packets carry MQTT 5 properties.
+      if (!(packet instanceof Error) && packet.cmd === 'connect') this.v5 = packet.protocolVersion === 5;
+    }
+    if (packet instanceof Error) return this.fail(packet);
+    this.handler.onPacket(packet);
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.partial = undefined;
+    this.handler.onMalformed(err);
   }
 }
 
