@@ -164,6 +164,23 @@ describe('AvroSerde schema evolution', () => {
     assert.equal(readSchemaId(bytes), (await registry.latest('probe-value'))?.id);
     assert.deepEqual(await new AvroSerde(registry, newCode).decode(bytes), { id: 'c', site: null });
   });
+
+  test('encodeSync writes with the version a refresh looked up, not the one it used before (its per-topic cache)', async () => {
+    const registry = await InProcessSchemaRegistry.open();
+    const code = catalogWith([schema(), schema(field('site'))]);
+    const v1 = await registry.register('probe-value', schema());
+    const serde = new AvroSerde(registry, code, { autoRegister: false });
+    await serde.prepare('probe');
+    assert.equal(readSchemaId(serde.encodeSync('probe', { id: 'a' })!), v1);
+    const v2 = await registry.register('probe-value', schema(field('site')));
+    assert.equal(readSchemaId(serde.encodeSync('probe', { id: 'a' })!), v1, 'cached until refresh');
+    serde.refresh();
+    assert.equal(serde.encodeSync('probe', { id: 'a' }), undefined, 'unknown again until looked up');
+    await serde.prepare('probe');
+    const bytes = serde.encodeSync('probe', { id: 'b', site: 'x' })!;
+    assert.equal(readSchemaId(bytes), v2);
+    assert.deepEqual(await serde.decode(bytes), { id: 'b', site: 'x' });
+  });
 });
 
 test('a record written by one process is decoded by another through the persisted in-process registry', async () => {

@@ -48,6 +48,11 @@ export class AvroSerde {
   private readonly writers = new Map<string, Promise<Writer>>();
   /** The settled entries of `writers`, for `encodeSync`. */
   private readonly resolvedWriters = new Map<string, Writer>();
+  /**
+   * `resolvedWriters` by topic, filled by `encodeSync`: the subject name is a new string per call (`${topic}-value`)
+   * that the map must hash every time, a visible cost per ingested message; a topic string is hashed once.
+   */
+  private readonly writersByTopic = new Map<string, Writer>();
   /** Schema id → parsed writer schema. Ids are immutable, so this never goes stale. */
   private readonly writerSchemas = new Map<number, Promise<{ key: string; type: AvroType }>>();
   /** `${id}|${topic}` → reader type and resolver. */
@@ -74,8 +79,13 @@ export class AvroSerde {
    * been looked up once (by `encode` or `prepare`) — the caller then takes the async path. Same bytes as `encode`.
    */
   encodeSync(topic: string, value: unknown): Buffer | undefined {
-    const writer = this.resolvedWriters.get(this.subjectFor(topic));
-    return writer === undefined ? undefined : this.encodeWith(writer, topic, value);
+    let writer = this.writersByTopic.get(topic);
+    if (writer === undefined) {
+      writer = this.resolvedWriters.get(this.subjectFor(topic));
+      if (writer === undefined) return undefined;
+      this.writersByTopic.set(topic, writer);
+    }
+    return this.encodeWith(writer, topic, value);
   }
 
   /** Looks up the writer schema of `topic` now, so that `encodeSync` works from then on. */
@@ -155,6 +165,7 @@ export class AvroSerde {
   refresh(): void {
     this.writers.clear();
     this.resolvedWriters.clear();
+    this.writersByTopic.clear();
   }
 
   private writerFor(topic: string): Promise<Writer> {
@@ -173,6 +184,7 @@ export class AvroSerde {
       const type = this.catalog.find(latest.schema)?.type ?? parseAvroSchema(latest.schema);
       const writer = { id: latest.id, type };
       this.resolvedWriters.set(subject, writer);
+      this.writersByTopic.clear(); // a topic may map to this subject: look it up again (rare: first use, refresh)
       return writer;
     });
   }

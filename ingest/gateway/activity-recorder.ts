@@ -12,9 +12,16 @@ export interface ActivitySink {
   recordActivity(updates: ActivityUpdate[]): Promise<void>;
 }
 
+/** A pending last-activity time; the Date the registry takes is made at flush, not per message. */
+interface PendingActivity {
+  deviceId: string;
+  moduleId: string | undefined;
+  atMs: number;
+}
+
 export class ActivityRecorder {
   private states = new Map<string, ConnectionStateUpdate>();
-  private activity = new Map<string, ActivityUpdate>();
+  private activity = new Map<string, PendingActivity>();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> | undefined;
 
@@ -29,14 +36,15 @@ export class ActivityRecorder {
     this.states.set(identityKey(id), update);
   }
 
-  /** Called on every message; only a map write. */
+  /**
+   * Called on every message: a map lookup, and an allocation only for the first message of an identity per flush
+   * (later ones update the pending entry in place; a Date and an object per message were visible in the ingest bench).
+   */
   activityAt(id: { deviceId: string; moduleId?: string }, at: number): void {
     const key = identityKey(id);
-    const previous = this.activity.get(key);
-    if (previous !== undefined && previous.at.getTime() >= at) return;
-    const update: ActivityUpdate = { deviceId: id.deviceId, at: new Date(at) };
-    if (id.moduleId) update.moduleId = id.moduleId;
-    this.activity.set(key, update);
+    const pending = this.activity.get(key);
+    if (pending === undefined) this.activity.set(key, { deviceId: id.deviceId, moduleId: id.moduleId || undefined, atMs: at });
+    else if (pending.atMs < at) pending.atMs = at;
   }
 
   /** Writes what is pending; concurrent calls share one flush. */
@@ -58,7 +66,7 @@ export class ActivityRecorder {
       for (const [k, v] of states) if (!this.states.has(k)) this.states.set(k, v);
     }
     try {
-      await this.sink.recordActivity([...activity.values()]);
+      await this.sink.recordActivity(Array.from(activity.values(), toUpdate));
     } catch (err) {
       this.logger.warn({ err, updates: activity.size }, 'activity times not recorded; retrying with the next flush');
       for (const [k, v] of activity) if (!this.activity.has(k)) this.activity.set(k, v);
@@ -69,4 +77,10 @@ export class ActivityRecorder {
     clearInterval(this.timer);
     await this.flush();
   }
+}
+
+function toUpdate(p: PendingActivity): ActivityUpdate {
+  const update: ActivityUpdate = { deviceId: p.deviceId, at: new Date(p.atMs) };
+  if (p.moduleId) update.moduleId = p.moduleId;
+  return update;
 }

@@ -114,6 +114,11 @@ export class KeyedThrottle {
     return Math.max(ownWait, sharedWait);
   }
 
+  /** Whether any bucket is configured; without one `admit` always answers 0 (callers skip it and the key's cost). */
+  get limited(): boolean {
+    return this.shared !== undefined || enabled(this.perKeySpec);
+  }
+
   /** Whether there is a shared (hub-wide) bucket to coordinate with other nodes. */
   get hasShared(): boolean {
     return this.shared !== undefined;
