@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TributaryError } from '../core/errors/index.ts';
-import { checkFileLimits, defaultConnections, memoryVerdict, sourceAddresses } from './connections.bench.ts';
+import { checkFileLimits, defaultConnections, memoryVerdict, parseSmapsRss, sourceAddresses } from './connections.bench.ts';
 
 test('defaults to 10,000 connections, 1,000 under CI', () => {
   assert.equal(defaultConnections({}), 10_000);
@@ -29,4 +29,21 @@ test('the memory verdict needs most connections open and a positive growth', () 
   assert.match(memoryVerdict(19.6, 10_000, 10_000), /: NOT met/); // 19.6 KiB = 20.07 kB
   assert.match(memoryVerdict(5, 1_609, 10_000), /inconclusive \(1609 of 10000/);
   assert.match(memoryVerdict(-44, 10_000, 10_000), /inconclusive/);
+});
+
+test('smaps RSS is split into the brk heap, anonymous and file-backed mappings', () => {
+  const smaps = [
+    '55d0c0000000-55d0c4000000 rw-p 00000000 00:00 0                          [heap]',
+    'Size:              65536 kB',
+    'Rss:               40000 kB',
+    '7f0000000000-7f0000040000 rw-p 00000000 00:00 0 ',
+    'Rss:                 256 kB',
+    '7f0000100000-7f0000200000 r-xp 00000000 08:01 1234                       /usr/bin/node',
+    'Rss:                 900 kB',
+    '7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]',
+    'Rss:                  12 kB',
+    '7f0000300000-7f0000340000 rw-p 00000000 00:00 0                          [anon:v8]',
+    'Rss:                 100 kB',
+  ].join('\n');
+  assert.deepEqual(parseSmapsRss(smaps), { brkKiB: 40_000, anonymousKiB: 356, fileKiB: 912 });
 });

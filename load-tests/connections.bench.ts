@@ -19,7 +19,7 @@
  *          --mosquitto host:port (127.0.0.1:1883)  --json FILE
  * All traffic stays on 127.0.0.0/8.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TributaryError } from '../core/errors/index.ts';
 import { openFilesLimit, openFilesLimitOf, pidOf, rssKiB } from './simulator/proc.ts';
@@ -75,12 +75,49 @@ export function checkFileLimits(connections: number, own: number, server: number
   return [];
 }
 
+/**
+ * The server's resident memory by kind of mapping (/proc/<pid>/smaps), to tell where per-connection memory goes:
+ * `brk` is glibc's main malloc arena (OpenSSL and Node's native objects of the main thread), `anonymous` is mmapped
+ * memory without a file (V8's heap pages, other malloc arenas, large mallocs), `file` is code, mapped files and the stacks.
+ */
+export interface RssSplit {
+  brkKiB: number;
+  anonymousKiB: number;
+  fileKiB: number;
+}
+
+export function parseSmapsRss(smaps: string): RssSplit {
+  const split: RssSplit = { brkKiB: 0, anonymousKiB: 0, fileKiB: 0 };
+  let kind: keyof RssSplit = 'anonymousKiB';
+  for (const line of smaps.split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+\s+\S+\s+\S+\s+\S+\s+\d+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1]!.trim();
+      kind = name === '[heap]' ? 'brkKiB' : name === '' || name.startsWith('[anon') ? 'anonymousKiB' : 'fileKiB';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (rss) split[kind] += Number(rss[1]);
+  }
+  return split;
+}
+
+function rssSplit(pid: number): RssSplit | undefined {
+  try {
+    return parseSmapsRss(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+  } catch {
+    return undefined; // another user's process: smaps is not readable
+  }
+}
+
 async function measure(target: Target, pid: number, scenario: Scenario, settleSeconds: number, signal: AbortSignal, gc?: () => Promise<void>): Promise<MemoryFigure> {
   console.log(`\n▶ ${describeTarget(target)}, server pid ${pid}`);
   for (const w of checkFileLimits(scenario.devices, openFilesLimit().soft, openFilesLimitOf(pid), target.name)) console.log(`  ${w}`);
   await sleep(1000, signal);
   await gc?.();
   const before = rssKiB(pid);
+  const splitBefore = rssSplit(pid);
+  let splitAfter: RssSplit | undefined;
   let after = before;
   let open = 0;
   const progress = progressPrinter();
@@ -92,6 +129,7 @@ async function measure(target: Target, pid: number, scenario: Scenario, settleSe
       await sleep(settleSeconds * 1000, signal);
       await gc?.();
       after = rssKiB(pid);
+      splitAfter = rssSplit(pid);
       open = totals.open;
     },
   });
@@ -99,6 +137,10 @@ async function measure(target: Target, pid: number, scenario: Scenario, settleSe
   for (const line of resultLines(result)) console.log(line);
   const perConnectionKiB = open > 0 ? (after - before) / open : 0;
   console.log(`  server RSS   ${(before / 1024).toFixed(1)} MiB before, ${(after / 1024).toFixed(1)} MiB with ${open.toLocaleString('en-US')} open → ${perConnectionKiB.toFixed(2)} KiB per connection`);
+  if (splitBefore && splitAfter && open > 0) {
+    const per = (k: keyof RssSplit) => ((splitAfter![k] - splitBefore[k]) / open).toFixed(2);
+    console.log(`  of which    malloc brk heap ${per('brkKiB')} KiB, anonymous mappings (V8 heap, other arenas) ${per('anonymousKiB')} KiB, file-backed and stacks ${per('fileKiB')} KiB per connection`);
+  }
   return { target: target.name, tls: target.kind === 'iothub' || target.tls !== undefined, pid, connections: open, rssBeforeKiB: before, rssAfterKiB: after, perConnectionKiB, result };
 }
 

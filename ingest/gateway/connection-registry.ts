@@ -11,7 +11,7 @@ import type { Logger } from '../../core/logging/logger.ts';
 import type { AvroSerde } from '../../core/serde/avro-serde.ts';
 import type { DeviceConnectionEvent } from '../../core/serde/records.ts';
 import type { ActivityRecorder } from './activity-recorder.ts';
-import { identityKey, type ConnectionHandle } from './types.ts';
+import { identityKey, type ConnectionHandle, type DeviceIdentity } from './types.ts';
 
 export interface ConnectionRegistryOptions {
   nodeId: string;
@@ -20,6 +20,8 @@ export interface ConnectionRegistryOptions {
   topic: string;
   recorder: ActivityRecorder;
   logger: Logger;
+  /** Told when an identity's connection became live (the gateway then drops its cached credentials). */
+  onRegistered?: (identity: DeviceIdentity) => void;
 }
 
 /** What an adapter passes when a connection ends. `replaced`: a newer connection took over (no Disconnected state). */
@@ -59,6 +61,7 @@ export class ConnectionRegistry {
     }
     this.o.recorder.connectionState(handle.identity, true, new Date(handle.connectedAt));
     this.emit(handle, 'deviceConnected', undefined, handle.connectedAt);
+    this.o.onRegistered?.(handle.identity);
   }
 
   /** Forgets `handle` if it is still the identity's live connection; announces the disconnect either way. */

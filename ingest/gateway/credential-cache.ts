@@ -5,6 +5,13 @@
  * Unknown identities are cached as well (briefly), so a storm of connects from an unregistered id does not become a
  * storm of store reads. Size-bounded: the oldest entries go first. Misses of concurrent connects are looked up together
  * when the source can (getCredentialsMany).
+ *
+ * What the cache is for: connects that repeat within the TTL — refused ones (wrong key, unknown or disabled id, which
+ * retry fast), concurrent connects of one id, which share a lookup, and adapters that authenticate every request
+ * (HTTPS). When a connection of an identity becomes live the gateway `release`s its entry: the connection keeps its
+ * DeviceIdentity, and its next connect (SAS renewal, hourly by default; a network blip) is one batched lookup. Kept, the entry (credentials, both keys, its promise, ~450 bytes) would sit on every idle connection
+ * (issue 5: ≤ 20 KB per idle TLS connection); an idle fleet's memory should not depend on how recently it connected.
+ * Expired entries are dropped as later lookups pass them, so the map holds about a TTL's worth of refused connects.
  */
 import type { IdentityCredentials } from '../../core/registry/index.ts';
 import { LookupBatcher } from './lookup-batcher.ts';
@@ -42,6 +49,7 @@ export class CredentialCache {
   get(deviceId: string, moduleId?: string): Promise<IdentityCredentials | undefined> {
     const key = identityKey({ deviceId, moduleId });
     const now = this.clock();
+    this.dropExpired(now);
     const hit = this.entries.get(key);
     if (hit !== undefined && hit.expiresAt > now) return hit.value;
     const value = this.batcher ? this.batcher.get(moduleId ? { deviceId, moduleId } : { deviceId }) : this.source.getCredentials(deviceId, moduleId);
@@ -64,6 +72,24 @@ export class CredentialCache {
     return value;
   }
 
+  /**
+   * A connect of this identity succeeded: its entry is not needed any more (see the top of this file). A lookup still
+   * in flight stays, so concurrent connects of the identity keep sharing it.
+   */
+  release(deviceId: string, moduleId?: string): void {
+    const key = identityKey({ deviceId, moduleId });
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    entry.value.then((found) => {
+      if (found !== undefined && this.entries.get(key) === entry) this.entries.delete(key);
+    }, () => undefined);
+  }
+
+  /** Entries held (for tests and metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+
   /** Drops a device's entry; a device-level change (disable, delete) also drops its modules' entries. */
   invalidate(deviceId: string, moduleId?: string): void {
     if (moduleId) {
@@ -77,5 +103,16 @@ export class CredentialCache {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /**
+   * The map is in insertion order and almost every entry lives `ttlMs`, so the expired ones are at its front; the
+   * few shortened ones (unknown identities) go when they get there. Amortised O(1) per lookup.
+   */
+  private dropExpired(now: number): void {
+    for (const [key, entry] of this.entries) {
+      if (entry.expiresAt > now) return;
+      this.entries.delete(key);
+    }
   }
 }

@@ -21,7 +21,7 @@ import { Authenticator, type VerifiedCaSource } from './authenticator.ts';
 import { CommandDispatcher } from './command-dispatcher.ts';
 import { ConnectionRegistry } from './connection-registry.ts';
 import { CredentialCache, type CredentialSource } from './credential-cache.ts';
-import { buildDeviceMessage, messageSize, type InboundMessage } from './envelope.ts';
+import { buildDeviceMessage, sizeAbove, type InboundMessage } from './envelope.ts';
 import { StoreSessionStore, type SessionStore } from './session-store.ts';
 import { KeyedThrottle } from './throttle.ts';
 import { HubShare } from './hub-share.ts';
@@ -101,7 +101,11 @@ export class Gateway {
       ...(o.caStore ? { caStore: o.caStore } : {}),
     });
     this.sessions = o.sessions ?? new StoreSessionStore(o.store);
-    this.connections = new ConnectionRegistry({ nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.deviceConnections, recorder: this.recorder, logger: this.logger });
+    this.connections = new ConnectionRegistry({
+      nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.deviceConnections, recorder: this.recorder, logger: this.logger,
+      // A live connection holds its identity; cached credentials would only add to every idle connection (credential-cache.ts).
+      onRegistered: (identity) => this.credentials.release(identity.deviceId, identity.moduleId),
+    });
     this.commands = new CommandDispatcher({ nodeId: this.nodeId, log: o.log, serde: o.serde, topic: this.topics.cloudCommands, connections: this.connections, logger: this.logger });
     this.messageThrottle = new KeyedThrottle(this.limits.deviceMessages, this.limits.hubMessages, this.limits.maxShapingDelayMs);
     this.connectThrottle = new KeyedThrottle(undefined, this.limits.hubConnections, this.limits.maxShapingDelayMs);
@@ -143,6 +147,7 @@ export class Gateway {
    * ThrottlingException when the wait would exceed the shaping window (IoT Hub then closes an MQTT connection).
    */
   admitTelemetry(identity: DeviceIdentity): number {
+    if (!this.messageThrottle.limited) return 0; // the default: no D2C limit configured
     const wait = this.messageThrottle.admit(identityKey(identity));
     if (wait === undefined) {
       throw new TributaryError('ThrottlingException', `D2C rate limit exceeded for ${identityKey(identity)}; slow down and retry with backoff`, { details: { device: identity.deviceId } });
@@ -155,8 +160,8 @@ export class Gateway {
    * once the log acknowledged it (or why not — also synchronously, for a refusal). No promise per message.
    */
   submitTelemetry<T>(identity: DeviceIdentity, message: InboundMessage, protocol: Protocol, sink: WriteSink<T>, token: T): void {
-    const size = messageSize(message);
-    if (size > this.limits.maxMessageBytes) {
+    const size = sizeAbove(message, this.limits.maxMessageBytes);
+    if (size !== undefined) {
       sink.written(token, new TributaryError('MessageTooLarge', `Message of ${size} bytes exceeds the ${this.limits.maxMessageBytes}-byte D2C limit; split it or upload a file`, { details: { size } }));
       return;
     }

@@ -63,3 +63,37 @@ test('packets are encoded without mqtt-packet\'s number cache', () => {
   assert.equal(writeToStream.cacheNumbers, false);
   assert.deepEqual([...encodePacket({ cmd: 'suback', messageId: 0x1234, granted: [1] })], [0x90, 0x03, 0x12, 0x34, 0x01]);
 });
+
+const identity = { deviceId: 'dev-mem', generationId: 'g', authMethod: { scope: 'device', type: 'sas' }, authMethodJson: '{}' } as const;
+const connectedCtx = (): ConnectionContext => ({
+  gateway: { connections: { unregister() {} }, touch() {} } as unknown as Gateway, protocol: 'Mqtt', logger: pino({ level: 'silent' }), connectTimeoutMs: 30_000,
+});
+
+test('a connected device keeps no copy of its client certificate and no telemetry topic until it publishes', () => {
+  const cert = { leafPem: '-----BEGIN CERTIFICATE-----…', intermediatePems: [] };
+  const conn = new MqttConnection(new PassThrough(), connectedCtx(), { remoteAddress: '127.0.0.2', clientCertificate: cert });
+  conn.startSession({ ...identity, authMethod: { scope: 'device', type: 'x509Certificate', issuer: 'self' } }, 60);
+  assert.equal(conn.transport.clientCertificate, undefined);
+  assert.equal((conn as unknown as { ownEventsTopic?: string }).ownEventsTopic, undefined);
+  assert.equal(conn.telemetryPrefix, 'devices/dev-mem/messages/events/');
+  const module = new MqttConnection(new PassThrough(), connectedCtx(), { remoteAddress: '127.0.0.2' });
+  module.startSession({ ...identity, moduleId: 'm1' }, 60);
+  assert.equal(module.telemetryPrefix, undefined, 'modules have no device telemetry fast path');
+  conn.close('test over');
+  module.close('test over');
+});
+
+test('the shared sweep closes a device silent for 1.5 × its keep-alive, not before', (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
+  const conn = new MqttConnection(new PassThrough(), connectedCtx(), { remoteAddress: '127.0.0.2' });
+  conn.startSession(identity, 60);
+  conn.sweep(1_000_000 + 89_000);
+  assert.equal(conn.closed, false, 'within 1.5 × 60 s');
+  t.mock.timers.tick(60_000);
+  conn.onPacket({ cmd: 'pingreq' } as never);
+  conn.sweep(1_000_000 + 91_000);
+  assert.equal(conn.closed, false, 'the PINGREQ at 60 s moved the deadline to 150 s');
+  conn.sweep(1_000_000 + 150_000);
+  assert.equal(conn.closed, true);
+  t.mock.timers.reset();
+});

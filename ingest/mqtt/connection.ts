@@ -113,8 +113,8 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
   private subscriptionMap: Map<string, ActiveSubscription> | undefined;
   /** Publishes of this connection awaiting the log. */
   inflight = 0;
-  /** `devices/{id}/messages/events/` of the authenticated device (not module): the telemetry fast path. */
-  telemetryPrefix: string | undefined;
+  /** See `telemetryPrefix`; built by the first publish, so an idle connection holds no copy of it. */
+  private ownEventsTopic: string | undefined;
   /** Set when the CONNECT said MQTT 5 (mqtt5.ts); undefined for 3.1.1, whose path never looks further. */
   v5: V5Session | undefined;
   private outboundState: Outbound | undefined;
@@ -134,7 +134,8 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
   private gracefulDisconnect = false;
   /** Encoded packets written in this turn of the event loop; flushed together (see write). */
   private outgoing: Buffer[] | undefined;
-  private acks: AckSlot[] = [];
+  /** Created by the first publish: an idle connection holds no array (issue 5, ≤ 20 KB per idle TLS connection). */
+  private acks: AckSlot[] | undefined;
   private ackHead = 0;
 
   constructor(readonly stream: Duplex, readonly ctx: ConnectionContext, readonly transport: TransportInfo) {
@@ -156,6 +157,13 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
   /** A child logger only when something is logged: one per connection is ~1 KB on every idle connection. */
   get log(): Logger {
     return (this.logger ??= this.ctx.logger.child({ conn: this.id, remote: this.transport.remoteAddress }));
+  }
+
+  /** `devices/{id}/messages/events/` of the authenticated device (not module): the telemetry fast path. */
+  get telemetryPrefix(): string | undefined {
+    const identity = this.identity;
+    if (identity === undefined || identity.moduleId !== undefined) return undefined;
+    return (this.ownEventsTopic ??= `devices/${identity.deviceId}/messages/events/`);
   }
 
   get subscriptions(): Map<string, ActiveSubscription> {
@@ -253,7 +261,7 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
    */
   enqueueAck(messageId: number, qos: 0 | 1, what: string): AckSlot {
     const slot: AckSlot = { messageId, qos, what, state: 0, err: undefined };
-    this.acks.push(slot);
+    (this.acks ??= []).push(slot);
     this.inflight++;
     if (this.inflight >= this.gateway.limits.maxInflightPerConnection || this.gateway.saturated) {
       this.pausedInflight = true;
@@ -268,7 +276,7 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
     slot.err = err;
     this.inflight--;
     if (this.pausedInflight && this.inflight <= this.gateway.limits.maxInflightPerConnection / 2) this.resumeWhenNodeDrained();
-    const acks = this.acks;
+    const acks = this.acks ?? [];
     while (this.ackHead < acks.length) {
       const head = acks[this.ackHead]!;
       if (head.state === 0) break;
@@ -319,7 +327,9 @@ export class MqttConnection implements Sweepable, WriteSink<AckSlot> {
     this.keepAliveMs = keepAliveTimeoutMs(keepaliveSeconds);
     this.lastSeen = Date.now();
     if (identity.expiresAt !== undefined) this.expiresAtMs = identity.expiresAt * 1000;
-    if (identity.moduleId === undefined) this.telemetryPrefix = `devices/${identity.deviceId}/messages/events/`;
+    // Checked by the authentication just done (a second CONNECT closes the connection): an X.509 device's connection
+    // need not hold the PEM of its chain (~1–2 KB) for its lifetime.
+    if (this.transport.clientCertificate !== undefined) this.transport.clientCertificate = undefined;
     const handle = new MqttHandle(this, identity, Date.now());
     this.handle = handle;
     return handle;

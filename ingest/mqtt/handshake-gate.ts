@@ -13,17 +13,25 @@
  * one that hangs up while it waits is dropped from the line, so its handshake is never computed.
  * A slot is given back when a handshake ends (secure, failed or aborted; the server reports each once) or after
  * `slotMs` at the latest, so a client that stalls mid-handshake delays the queue by that long at most.
+ *
+ * Deadlines (no first bytes in time, a handshake that never finishes) are checked by one timer for the whole gate, not
+ * by `socket.setTimeout` per socket: a socket keeps its Timeout object and bound callback for its whole life even
+ * after the timeout is cleared, ~170 bytes on every idle connection, twice with Node's own TLS handshake timer
+ * (issue 5: ≤ 20 KB per idle TLS connection). gateTlsServer turns Node's handshake timer off for that reason and the
+ * gate enforces the same deadline.
  */
 import type { Socket } from 'node:net';
-import type { Server as TlsServer } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 
 export interface HandshakeGateOptions {
   /** Handshakes in progress at once. */
   maxActive: number;
   /** A slot is released after this long even if its handshake has not ended. */
   slotMs: number;
-  /** A connection that sends nothing for this long before its turn is closed (Node's TLS handshakeTimeout is 120 s). */
+  /** A connection that has not been admitted this long after it opened is closed (it sent nothing, or waited too long). */
   firstBytesTimeoutMs: number;
+  /** An admitted handshake that has not ended this long after admission is closed (Node's TLS handshakeTimeout: 120 s). */
+  handshakeTimeoutMs?: number;
   /** Starts the TLS handshake on a socket whose first bytes are back in its read buffer. */
   start: (socket: Socket) => void;
   clock?: () => number;
@@ -31,11 +39,16 @@ export interface HandshakeGateOptions {
 
 export const DEFAULT_MAX_ACTIVE_HANDSHAKES = 128;
 export const DEFAULT_HANDSHAKE_SLOT_MS = 2000;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 120_000;
 const MAX_EARLY_BYTES = 64 * 1024;
+/** How often the deadlines are checked; they are tens of seconds, so a second late is fine. */
+const DEADLINE_CHECK_MS = 1000;
 
 /** A connection whose first bytes arrived, held (still reading, to notice a hang-up) until its turn. */
 interface Waiting {
   socket: Socket;
+  /** clock() when the connection entered the gate. */
+  at: number;
   chunks: Buffer[];
   bytes: number;
   onData: (chunk: Buffer) => void;
@@ -45,14 +58,21 @@ interface Waiting {
 export class HandshakeGate {
   /** Admission times of the slots in use, oldest first. */
   private readonly slots: number[] = [];
-  private waiting: Waiting[] = [];
+  /** Connections not admitted yet (silent, or in line), in arrival order: the first-bytes deadline. */
+  private readonly unadmitted = new Map<Socket, Waiting>();
+  /** Admitted connections whose handshake has not ended, by admission time (in admission order): the handshake deadline. */
+  private readonly handshaking = new Map<Socket, number>();
+  /** The line of connections with first bytes; admitted entries before `head` are cleared, not kept. */
+  private waiting: Array<Waiting | undefined> = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly clock: () => number;
+  private readonly handshakeTimeoutMs: number;
 
   constructor(private readonly o: HandshakeGateOptions) {
     this.clock = o.clock ?? Date.now;
+    this.handshakeTimeoutMs = o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
   }
 
   /** Connections waiting for a slot. */
@@ -65,13 +85,18 @@ export class HandshakeGate {
     return this.slots.length;
   }
 
+  /** Connections the gate watches a deadline of (not yet admitted, or admitted and still handshaking). */
+  get watched(): number {
+    return this.unadmitted.size + this.handshaking.size;
+  }
+
   /** A new TCP connection: waits for its first bytes, then for a slot. */
   enter(socket: Socket): void {
     if (this.closed) {
       socket.destroy();
       return;
     }
-    const entry: Waiting = { socket, chunks: [], bytes: 0, onData: ignore, onEnd: ignore };
+    const entry: Waiting = { socket, at: this.clock(), chunks: [], bytes: 0, onData: ignore, onEnd: ignore };
     entry.onData = (chunk: Buffer) => {
       entry.chunks.push(chunk);
       entry.bytes += chunk.length;
@@ -82,59 +107,100 @@ export class HandshakeGate {
         this.pump();
       }
     };
-    // A device that gave up (its CONNACK timeout) closes; skipping it saves a handshake nobody waits for.
-    entry.onEnd = () => socket.destroy();
-    // onEnd doubles as the timeout callback so that admission can remove it again (pump).
-    socket.setTimeout(this.o.firstBytesTimeoutMs, entry.onEnd);
+    // A device that gave up (its CONNACK timeout) closes; skipping it saves a handshake nobody waits for. On 'close' too
+    // (a reset): either way the entry leaves the deadline map at once instead of when the sweep reaches it.
+    entry.onEnd = () => {
+      this.unadmitted.delete(socket);
+      socket.destroy();
+    };
+    this.unadmitted.set(socket, entry);
     socket.on('error', ignore);
     socket.on('data', entry.onData);
     socket.once('end', entry.onEnd);
+    socket.once('close', entry.onEnd);
+    this.watch();
   }
 
-  /** A handshake ended (secure, failed, or its client left): its slot goes to the next connection in line. */
-  done(): void {
+  /**
+   * A handshake ended (secure, failed, or its client left): its slot goes to the next connection in line. `socket`, the
+   * TCP socket the gate admitted, ends its handshake deadline.
+   */
+  done(socket?: Socket): void {
     this.slots.shift();
+    if (socket !== undefined) this.handshaking.delete(socket);
     this.pump();
   }
 
-  /** Closes the connections still waiting; later ones are refused. */
+  /** Closes the connections still waiting or handshaking; later ones are refused. */
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    for (let i = this.head; i < this.waiting.length; i++) this.waiting[i]!.socket.destroy();
+    for (const socket of this.unadmitted.keys()) socket.destroy();
+    for (const socket of this.handshaking.keys()) socket.destroy();
+    this.unadmitted.clear();
+    this.handshaking.clear();
     this.waiting = [];
     this.head = 0;
+  }
+
+  /** Closes the connections past a deadline and reclaims expired slots (the gate's timer; tests call it with their clock). */
+  checkDeadlines(): void {
+    const now = this.clock();
+    // Both maps are in deadline order (one timeout each, entries added as time goes on): stop at the first that is not due.
+    for (const [socket, entry] of this.unadmitted) {
+      if (!socket.destroyed && now - entry.at < this.o.firstBytesTimeoutMs) break;
+      this.unadmitted.delete(socket);
+      socket.destroy();
+    }
+    for (const [socket, at] of this.handshaking) {
+      if (!socket.destroyed && now - at < this.handshakeTimeoutMs) break;
+      this.handshaking.delete(socket);
+      // The TLS socket on top of it then reports a tlsClientError (ECONNRESET), which ends its slot.
+      socket.destroy();
+    }
+    this.pump();
   }
 
   private pump(): void {
     const now = this.clock();
     while (this.slots.length > 0 && now - this.slots[0]! >= this.o.slotMs) this.slots.shift();
     while (this.slots.length < this.o.maxActive && this.head < this.waiting.length) {
-      const { socket, chunks, onData, onEnd } = this.waiting[this.head++]!;
+      const entry = this.waiting[this.head]!;
+      // Cleared, not left in the array until the next compaction: it holds the socket.
+      this.waiting[this.head++] = undefined;
+      const { socket, chunks, onData, onEnd } = entry;
+      this.unadmitted.delete(socket);
       if (socket.destroyed) continue;
       this.slots.push(now);
-      // With its callback: a 'timeout' listener left on the socket would keep this entry, its ClientHello bytes and
-      // closures alive for the connection's lifetime (~1 KB on every idle connection, issue 5).
-      socket.setTimeout(0, onEnd);
+      this.handshaking.set(socket, now);
       socket.off('error', ignore);
       socket.off('data', onData);
       socket.off('end', onEnd);
+      socket.off('close', onEnd);
       // Back into the read buffer: the TLS socket that takes the handle over reads buffered bytes first.
       socket.pause();
       for (let i = chunks.length - 1; i >= 0; i--) socket.unshift(chunks[i]!);
-      chunks.length = 0; // the entry may stay in `waiting` a while longer; the bytes need not
       this.o.start(socket);
     }
     if (this.head > 1024 && this.head * 2 > this.waiting.length) {
       this.waiting = this.waiting.slice(this.head);
       this.head = 0;
     }
-    // While connections wait, expired slots must be noticed even if no handshake ends.
-    if (this.queued > 0 && this.timer === undefined) {
-      this.timer = setInterval(() => this.pump(), Math.max(10, this.o.slotMs / 4));
+    if (this.queued === 0 && this.head > 0) {
+      this.waiting = [];
+      this.head = 0;
+    }
+    this.watch();
+  }
+
+  /** One timer while anything has a deadline or waits for a slot (expired slots must be noticed even if no handshake ends). */
+  private watch(): void {
+    const busy = !this.closed && (this.queued > 0 || this.watched > 0);
+    if (busy && this.timer === undefined) {
+      this.timer = setInterval(() => this.checkDeadlines(), Math.min(DEADLINE_CHECK_MS, Math.max(10, this.o.slotMs / 4)));
       this.timer.unref();
-    } else if (this.queued === 0 && this.timer !== undefined) {
+    } else if (!busy && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
@@ -147,19 +213,40 @@ function ignore(): void {}
  * Puts a gate in front of a TLS server's handshakes: its own connection listener (which starts the handshake) runs
  * only when the gate admits the socket.
  */
-export function gateTlsServer(server: TlsServer, o: { maxActive?: number; slotMs?: number; firstBytesTimeoutMs?: number } = {}): HandshakeGate {
+export function gateTlsServer(
+  server: TlsServer,
+  o: { maxActive?: number; slotMs?: number; firstBytesTimeoutMs?: number; handshakeTimeoutMs?: number; clock?: () => number } = {},
+): HandshakeGate {
   const startHandshake = server.listeners('connection')[0] as ((socket: Socket) => void) | undefined;
   if (startHandshake === undefined) throw new Error('the TLS server has no connection listener to gate');
   server.removeListener('connection', startHandshake);
   const gate = new HandshakeGate({
     maxActive: o.maxActive ?? DEFAULT_MAX_ACTIVE_HANDSHAKES,
     slotMs: o.slotMs ?? DEFAULT_HANDSHAKE_SLOT_MS,
-    firstBytesTimeoutMs: o.firstBytesTimeoutMs ?? 120_000,
-    start: (socket) => startHandshake.call(server, socket),
+    firstBytesTimeoutMs: o.firstBytesTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    ...(o.clock ? { clock: o.clock } : {}),
+    start: (socket) => {
+      startHandshake.call(server, socket);
+      // Node's TLS socket waits for a 'connect' that an accepted socket never emits; the listener (a once-wrapper, its
+      // state and a closure over the TLS socket) would stay on the TCP socket for the connection's lifetime.
+      socket.removeAllListeners('connect');
+    },
   });
   server.on('connection', (socket: Socket) => gate.enter(socket));
   // Node reports every handshake it started exactly once: secure, or a tlsClientError (failure, timeout, hang-up).
-  server.on('secureConnection', () => gate.done());
-  server.on('tlsClientError', () => gate.done());
+  server.on('secureConnection', (tls: TLSSocket) => gate.done(tcpSocketOf(tls)));
+  server.on('tlsClientError', (_err: Error, tls: TLSSocket) => gate.done(tcpSocketOf(tls)));
   return gate;
 }
+
+/** The TCP socket a server-side TLS socket was made from (Node keeps it as `_parent`). */
+function tcpSocketOf(tls: TLSSocket): Socket | undefined {
+  return (tls as TLSSocket & { _parent?: Socket })._parent ?? undefined;
+}
+
+/**
+ * Options for a TLS server that gateTlsServer will gate: Node's per-socket handshake timer off (the gate enforces that
+ * deadline with one timer). Node takes 0 as "the default, 120 s"; only a negative value turns its timer off.
+ */
+export const GATED_TLS_SERVER_OPTIONS = { handshakeTimeout: -1 } as const;
