@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDeviceBag, SYSTEM_KEYS, type ParsedBag } from './property-bag.ts';
+import { seededRandom } from '../../test/support/seeded-random.ts';
 
 /** The decoder before the hot-path rewrite, kept as the reference. */
 function referenceParse(bag: string): ParsedBag {
@@ -32,18 +33,6 @@ function referenceParse(bag: string): ParsedBag {
     else result.properties[key] = value;
   }
   return result;
-}
-
-/** Seeded PRNG (mulberry32), so a failing case can be replayed from the seed in its message. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = [
@@ -76,7 +65,7 @@ function outcome(parse: (bag: string) => ParsedBag, bag: string): unknown {
 
 test('parseDeviceBag gives the reference decoder\'s result (or refusal) on seeded random bags', () => {
   const seed = Number(process.env.PROPERTY_BAG_DIFF_SEED ?? Date.now() % 1_000_000);
-  const next = random(seed);
+  const next = seededRandom(seed);
   let refused = 0;
   for (let i = 0; i < 100_000; i++) {
     const bag = randomBag(next);

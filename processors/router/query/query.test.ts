@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { compileQuery } from './compile.ts';
 import { EngineCondition } from './engine-condition.ts';
 import { CompiledCondition, lazy, type RouteFacts } from './evaluate.ts';
+import { seededRandom } from '../../../test/support/seeded-random.ts';
 
 /** A message shaped like the example in IoT Hub's routing-query docs, plus a twin. */
 function facts(overrides: Partial<{ body: unknown; contentType: string; contentEncoding: string; properties: Record<string, string>; twin: unknown }> = {}): RouteFacts {
@@ -232,18 +233,6 @@ describe('unsupported queries are refused with ArgumentInvalid and the position'
   }
 });
 
-/** Seeded PRNG (mulberry32), so a failing case can be replayed from the seed in its message. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const STRINGS = ['hot', 'cold', 'critical', 'CRITICAL', '43', '44', 'WA', 'Feb', '5m', 'success', '4', '5', '-1', 'true', 'false', '', 'x', "it's", 'thermostat-1', 'application/json', 'UTF-8', 'deviceMessages', '2017-05-08T18:55:31.851Z'];
 const NUMBERS = [0, 1, 2, 3, 4, 5, -5, 10, 30, 40, 50, 50.5, 1024, -1.2, 1.2, 7.07];
 
@@ -279,7 +268,7 @@ function randomFacts(next: () => number): RouteFacts {
 describe('the compiled evaluator answers exactly as json-rules-engine on the same rules', () => {
   test('every query of the tables on random messages (same match, or both fail)', async () => {
     const seed = Number(process.env.ROUTER_DIFF_SEED ?? Date.now() % 1_000_000);
-    const next = random(seed);
+    const next = seededRandom(seed);
     const rules = [...accepted, ...functions].map(([query]) => ({ query, rule: compileQuery(query) }));
     let compared = 0;
     let thrown = 0;
