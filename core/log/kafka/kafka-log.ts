@@ -148,7 +148,7 @@ export class KafkaLog implements Log {
 
   async describeTopic(name: string): Promise<TopicDescription> {
     this.assertOpen('describeTopic');
-    const partitions = await this.fetchPartitions(name);
+    const partitions = await fetchPartitions(this.admin, name);
     return { name, partitions: partitions.length };
   }
 
@@ -209,7 +209,7 @@ export class KafkaLog implements Log {
   async endOffsets(topic: string): Promise<TopicPartitionOffset[]> {
     this.assertOpen('endOffsets');
     // One metadata probe first: kafkajs' fetchTopicOffsets retries a missing topic for a minute before failing.
-    await this.fetchPartitions(topic);
+    await fetchPartitions(this.admin, topic);
     try {
       const offsets = await this.admin.fetchTopicOffsets(topic);
       return offsets.map((o) => ({ topic, partition: o.partition, offset: Number(o.high) })).sort((a, b) => a.partition - b.partition);
@@ -233,9 +233,5 @@ export class KafkaLog implements Log {
 
   private assertOpen(operation: string): void {
     if (this.closed) throw logClosedError(operation);
-  }
-
-  private fetchPartitions(topic: string) {
-    return fetchPartitions(this.admin, topic);
   }
 }
